@@ -1,0 +1,1 @@
+"""`edge demo`: the whole gateway on one machine, with no configuration."""

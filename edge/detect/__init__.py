@@ -1,0 +1,1 @@
+"""Detectors: signals in, events out. Pure, synchronous, no I/O."""

@@ -1,0 +1,86 @@
+"""Wires the stages together; the only place where asyncio meets the pure pipeline.
+
+link -> Pipeline (decode -> signals -> detect -> messages) -> Outbox -> MqttUplink
+"""
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from edge.config import Config, DeviceSettings
+from edge.link.notification import Notification
+from edge.link.simulated import SimulatedLink
+from edge.messages.payloads import OutgoingMessage
+from edge.metrics import Counters
+from edge.outbox.store import Outbox
+from edge.pipeline import Pipeline
+from edge.sim.heart_rate_strap import Episode, HeartRateStrap
+from edge.uplink.mqtt import MqttUplink
+
+log = logging.getLogger(__name__)
+
+_TICK_S = 1.0
+_RESTART_DELAY_S = 5.0
+
+
+def simulated_link(device: DeviceSettings) -> SimulatedLink:
+    sim = device.simulation
+    episodes = [Episode(e.start_s, e.duration_s, e.bpm, e.ramp_s) for e in sim.episodes]
+    strap = HeartRateStrap(sim.resting_bpm, episodes, sim.malformed_every, sim.seed)
+    return SimulatedLink(device.id, strap)
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.counters = Counters()
+        self.outbox = Outbox(config.data_path / "outbox.db")
+        self._pipeline = Pipeline(config, self.counters)
+        self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
+        self._links = [simulated_link(device) for device in config.devices]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then shut down cleanly."""
+        workers = [
+            asyncio.create_task(_supervised(f"link {i}", functools.partial(link.run, self._accept)))
+            for i, link in enumerate(self._links)
+        ]
+        workers.append(asyncio.create_task(_supervised("ticker", self._tick_forever)))
+        uplink = asyncio.create_task(self._uplink.run())
+        self._uplink.wake()
+        try:
+            await stop.wait()
+        finally:
+            for task in [*workers, uplink]:
+                task.cancel()
+            await asyncio.gather(*workers, uplink, return_exceptions=True)
+
+    def close(self) -> None:
+        self.outbox.close()
+
+    def _accept(self, notification: Notification) -> None:
+        self._store(self._pipeline.handle(notification))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            self._store(self._pipeline.tick(time.time()))
+
+    def _store(self, messages: list[OutgoingMessage]) -> None:
+        if messages:
+            self.outbox.put(messages)
+            self._uplink.wake()
+
+
+async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` forever: an unexpected error is logged and the work restarted, never fatal."""
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; restarting it in %.0f s", name, _RESTART_DELAY_S)
+            await asyncio.sleep(_RESTART_DELAY_S)

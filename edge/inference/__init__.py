@@ -1,0 +1,31 @@
+"""Model runtimes on the gateway: ONNX Runtime, and LiteRT with tflite-runtime as a fallback."""
+
+import importlib
+from importlib import metadata
+from typing import Any
+
+
+class RuntimeUnavailable(Exception):
+    pass
+
+
+def litert_interpreter_class() -> Any:
+    """LiteRT's `Interpreter`, from ai-edge-litert, or from tflite-runtime where only it exists."""
+    for module in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter"):
+        try:
+            return importlib.import_module(module).Interpreter
+        except ImportError:
+            continue
+    raise RuntimeUnavailable("neither ai-edge-litert nor tflite-runtime is installed; "
+                             "install with: pip install ai-edge-litert")
+
+
+def available_runtimes() -> dict[str, str | None]:
+    """Installed version of each model runtime package, None where it is missing."""
+    versions: dict[str, str | None] = {}
+    for package in ("onnxruntime", "ai-edge-litert", "tflite-runtime"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions

@@ -1,0 +1,98 @@
+"""Summaries and events as MQTT messages: topics and JSON payloads with a schema version.
+
+Only pseudonymous ids appear here: the gateway id, the device id and the patient pseudonym.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.detect.threshold import ThresholdEvent
+from edge.signals.heart_rate import HeartRateSummary
+
+SCHEMA_VERSION = 1
+TOPIC_ROOT = "edge/v1"
+BPM = "beats/min"
+MS = "ms"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    # Messages in one stream are numbered in order, so that a receiver can see gaps.
+    stream: str
+    topic: str
+    payload: dict[str, Any]
+
+
+def utc_iso(at: float) -> str:
+    """UTC ISO-8601 with milliseconds, e.g. 2026-11-25T05:39:16.123Z."""
+    moment = datetime.fromtimestamp(at, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def status_topic(gateway_id: str) -> str:
+    return f"{TOPIC_ROOT}/{gateway_id}/status"
+
+
+def _envelope(message_type: str, gateway_id: str, at: float) -> dict[str, Any]:
+    return {
+        "schema": f"edge.{message_type}",
+        "schema_version": SCHEMA_VERSION,
+        "message_id": str(uuid.uuid4()),
+        "gateway_id": gateway_id,
+        "created_at": utc_iso(at),
+    }
+
+
+def _measure(value: float | None, unit: str, digits: int = 1) -> dict[str, Any]:
+    return {"value": None if value is None else round(value, digits), "unit": unit}
+
+
+def summary_message(
+    gateway_id: str, patient: str, summary: HeartRateSummary, now: float
+) -> OutgoingMessage:
+    payload = _envelope("summary", gateway_id, now) | {
+        "device_id": summary.device_id,
+        "patient_id": patient,
+        "period_start": utc_iso(summary.start),
+        "period_end": utc_iso(summary.end),
+        "sample_count": summary.samples,
+        "coverage": {"value": round(summary.coverage, 3), "unit": "1"},
+        "heart_rate": {
+            "mean": _measure(summary.mean_bpm, BPM),
+            "min": _measure(summary.min_bpm, BPM),
+            "max": _measure(summary.max_bpm, BPM),
+        },
+        "rr_interval_count": summary.rr_count,
+        "rmssd": _measure(summary.rmssd_ms, MS),
+    }
+    return OutgoingMessage(
+        stream=f"summary/{summary.device_id}",
+        topic=f"{TOPIC_ROOT}/{gateway_id}/summary/{summary.device_id}",
+        payload=payload,
+    )
+
+
+def event_message(
+    gateway_id: str, patient: str, event: ThresholdEvent, now: float
+) -> OutgoingMessage:
+    payload = _envelope("event", gateway_id, now) | {
+        "device_id": event.device_id,
+        "patient_id": patient,
+        "event_type": event.kind,
+        "phase": event.phase,
+        "onset_at": utc_iso(event.onset_at),
+        "at": utc_iso(event.at),
+        "limit": _measure(event.limit_bpm, BPM),
+        "extreme": _measure(event.extreme_bpm, BPM),
+    }
+    return OutgoingMessage(
+        stream=f"event/{event.device_id}",
+        topic=f"{TOPIC_ROOT}/{gateway_id}/event/{event.device_id}",
+        payload=payload,
+    )
+
+
+def status_payload(gateway_id: str, state: str, now: float) -> dict[str, Any]:
+    return _envelope("status", gateway_id, now) | {"state": state}

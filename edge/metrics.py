@@ -1,0 +1,18 @@
+from dataclasses import asdict, dataclass
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the gateway has done since it started; read by the demo and, later, by metrics."""
+
+    notifications: int = 0
+    decode_errors: int = 0
+    unknown_devices: int = 0
+    summaries: int = 0
+    events: int = 0
+    published: int = 0
+    acknowledged: int = 0
+    publish_failures: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

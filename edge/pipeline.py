@@ -1,0 +1,106 @@
+"""The pure heart of the gateway: notifications in, messages out. No I/O, no asyncio.
+
+decode (edge.gatt) -> signals (edge.signals) -> detect (edge.detect) -> messages (edge.messages)
+"""
+
+import logging
+from dataclasses import dataclass
+
+from edge.config import Config, DeviceSettings
+from edge.detect.threshold import HeartRateLimits, ThresholdDetector, ThresholdEvent
+from edge.gatt import DecodeError, HeartRateMeasurement, decode
+from edge.link.notification import Notification
+from edge.messages.payloads import OutgoingMessage, event_message, summary_message
+from edge.metrics import Counters
+from edge.signals.heart_rate import (
+    HeartRateSummarizer,
+    HeartRateSummary,
+    sample_from_measurement,
+)
+
+log = logging.getLogger(__name__)
+
+# A heart-rate strap notifies once a second.
+_HEART_RATE_RATE_HZ = 1.0
+_ERROR_LOG_INTERVAL_S = 60.0
+
+
+class RateLimitedLog:
+    """Logs a repeated problem at most once per interval per key, counting what it held back."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._last: dict[str, float] = {}
+        self._held_back: dict[str, int] = {}
+
+    def warning(self, key: str, now: float, message: str) -> None:
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval_s:
+            self._held_back[key] = self._held_back.get(key, 0) + 1
+            return
+        held_back = self._held_back.pop(key, 0)
+        suffix = f" ({held_back} more since the last report)" if held_back else ""
+        log.warning("%s%s", message, suffix)
+        self._last[key] = now
+
+
+@dataclass(slots=True)
+class _DeviceChannel:
+    settings: DeviceSettings
+    summarizer: HeartRateSummarizer
+    detector: ThresholdDetector
+
+
+class Pipeline:
+    def __init__(self, config: Config, counters: Counters) -> None:
+        self._gateway_id = config.gateway.id
+        self._counters = counters
+        self._errors = RateLimitedLog(_ERROR_LOG_INTERVAL_S)
+        limits = config.detect.heart_rate
+        self._channels = {
+            device.id: _DeviceChannel(
+                device,
+                HeartRateSummarizer(device.id, config.summary.period_s, _HEART_RATE_RATE_HZ),
+                ThresholdDetector(device.id, HeartRateLimits(
+                    limits.high_bpm, limits.low_bpm, limits.hysteresis_bpm,
+                    limits.min_duration_s)),
+            )
+            for device in config.devices
+        }
+
+    def handle(self, notification: Notification) -> list[OutgoingMessage]:
+        channel = self._channels.get(notification.device_id)
+        if channel is None:
+            self._counters.unknown_devices += 1
+            return []
+        self._counters.notifications += 1
+        try:
+            value = decode(notification.characteristic, notification.payload)
+        except DecodeError as error:
+            self._counters.decode_errors += 1
+            self._errors.warning(notification.device_id, notification.received_at,
+                                 f"device {notification.device_id}: bad packet "
+                                 f"{notification.payload.hex() or '(empty)'}: {error}")
+            return []
+        if not isinstance(value, HeartRateMeasurement):
+            return []
+        sample = sample_from_measurement(notification.device_id, notification.received_at, value)
+        summaries = channel.summarizer.add(sample)
+        events = channel.detector.update(sample.at, sample.bpm) if sample.in_contact else []
+        return self._messages(channel, summaries, events, notification.received_at)
+
+    def tick(self, now: float) -> list[OutgoingMessage]:
+        """Close the summary periods that have ended, whether or not data came."""
+        out: list[OutgoingMessage] = []
+        for channel in self._channels.values():
+            out += self._messages(channel, channel.summarizer.close_until(now), [], now)
+        return out
+
+    def _messages(self, channel: _DeviceChannel, summaries: list[HeartRateSummary],
+                  events: list[ThresholdEvent], now: float) -> list[OutgoingMessage]:
+        patient = channel.settings.patient
+        self._counters.summaries += len(summaries)
+        self._counters.events += len(events)
+        return [summary_message(self._gateway_id, patient, s, now) for s in summaries] + [
+            event_message(self._gateway_id, patient, e, now) for e in events
+        ]

@@ -1,0 +1,1 @@
+"""Signal processing on decoded values: samples, windows and summaries. Pure, no I/O."""

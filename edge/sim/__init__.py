@@ -1,0 +1,1 @@
+"""Simulated wearables: scripted physiology encoded exactly as the real characteristics are."""

@@ -1,0 +1,1 @@
+"""The uplink: drains the outbox to the care team's MQTT broker."""

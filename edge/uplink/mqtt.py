@@ -1,0 +1,178 @@
+"""Publishes the outbox to MQTT at QoS 1 and deletes each message once the broker acks it.
+
+paho runs its network loop in its own thread; every callback is handed over to the asyncio
+loop, which alone touches the outbox and the in-flight table.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.config import UplinkSettings
+from edge.messages.payloads import status_payload, status_topic
+from edge.metrics import Counters
+from edge.outbox.store import Outbox
+
+log = logging.getLogger(__name__)
+
+_RETRY_FAILED_AFTER_S = 5.0
+_SHUTDOWN_TIMEOUT_S = 2.0
+
+
+class MqttUplink:
+    def __init__(
+        self, settings: UplinkSettings, gateway_id: str, outbox: Outbox, counters: Counters
+    ) -> None:
+        self._settings = settings
+        self._gateway_id = gateway_id
+        self._outbox = outbox
+        self._counters = counters
+        self._wake = asyncio.Event()
+        self._connected = False
+        self._stopping = False
+        # paho message id -> outbox row id, for messages awaiting PUBACK.
+        self._in_flight: dict[int, int] = {}
+        self._last_sent_id = 0
+        self._acked: list[int] = []
+        self._retry: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"edge-{self._gateway_id}",
+            protocol=mqtt.MQTTv5,
+        )
+        client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
+        client.reconnect_delay_set(1, self._settings.reconnect_max_s)
+        client.max_inflight_messages_set(self._settings.max_in_flight)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    @property
+    def _status_topic(self) -> str:
+        return status_topic(self._gateway_id)
+
+    def _status(self, state: str) -> bytes:
+        return json.dumps(status_payload(self._gateway_id, state, time.time())).encode()
+
+    def wake(self) -> None:
+        """Tell the uplink that the outbox has new messages."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Connect, retrying until the broker is there, and drain the outbox until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(
+            self._settings.host, self._settings.port, self._settings.keepalive_s,
+            clean_start=True,
+        )
+        self._client.loop_start()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                self._settle_acks()
+                self._publish_pending()
+        finally:
+            self._settle_acks()
+            await self._stop()
+
+    async def _stop(self) -> None:
+        self._stopping = True
+        if self._connected:
+            info = self._client.publish(self._status_topic, self._status("offline"), 1, True)
+            await asyncio.to_thread(info.wait_for_publish, _SHUTDOWN_TIMEOUT_S)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+
+    def _publish_pending(self) -> None:
+        while self._connected:
+            room = self._settings.max_in_flight - len(self._in_flight)
+            if room <= 0:
+                return
+            retries, self._retry = self._retry[:room], self._retry[room:]
+            batch = [m for m in map(self._outbox.get, retries) if m is not None]
+            batch += self._outbox.pending(self._last_sent_id, room - len(batch))
+            if not batch:
+                return
+            for message in batch:
+                info = self._client.publish(message.topic, message.payload, qos=1)
+                self._in_flight[info.mid] = message.id
+                self._last_sent_id = max(self._last_sent_id, message.id)
+                self._counters.published += 1
+
+    def _settle_acks(self) -> None:
+        if self._acked:
+            self._outbox.remove(self._acked)
+            self._acked = []
+
+    # paho callbacks: run in paho's thread, so they only hand over to the asyncio loop.
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s:%s refused the connection: %s", self._settings.host,
+                        self._settings.port, reason)
+            return
+        client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+        self._call_in_loop(self._connection_changed, True)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._call_in_loop(self._connection_changed, False, str(reason))
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._call_in_loop(self._publish_done, mid, reason.is_failure, str(reason))
+
+    def _call_in_loop(self, callback: Any, *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    # Their continuations, in the asyncio loop.
+
+    def _connection_changed(self, connected: bool, reason: str = "") -> None:
+        if connected and not self._connected:
+            log.info("connected to broker %s:%s", self._settings.host, self._settings.port)
+        elif not connected and self._connected and not self._stopping:
+            log.warning("lost the broker (%s); %d messages in flight will be re-sent",
+                        reason, len(self._in_flight))
+        self._connected = connected
+        self._wake.set()
+
+    def _publish_done(self, mid: int, failed: bool, reason: str) -> None:
+        message_id = self._in_flight.pop(mid, None)
+        if message_id is None:
+            return
+        if failed:
+            # An MQTT 5 PUBACK with a failure code ends the exchange: the broker will not take
+            # the message, so it stays in the outbox and is offered again later.
+            self._counters.publish_failures += 1
+            log.warning("broker refused outbox message %d: %s", message_id, reason)
+            loop = asyncio.get_running_loop()
+            loop.call_later(_RETRY_FAILED_AFTER_S, self._retry_later, message_id)
+        else:
+            self._counters.acknowledged += 1
+            self._acked.append(message_id)
+        self._wake.set()
+
+    def _retry_later(self, message_id: int) -> None:
+        self._retry.append(message_id)
+        self._wake.set()

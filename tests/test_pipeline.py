@@ -1,0 +1,83 @@
+import logging
+
+import pytest
+
+from edge.config import Config, parse_config
+from edge.gatt import HeartRateMeasurement
+from edge.link.notification import Notification
+from edge.metrics import Counters
+from edge.pipeline import Pipeline
+from edge.sim.heart_rate_strap import MALFORMED_PACKETS
+
+CONFIG: Config = parse_config({
+    "gateway": {"id": "gw-1"},
+    "summary": {"period_s": 10},
+    "devices": [{"id": "strap-01", "patient": "patient-0001"}],
+})
+HRM = HeartRateMeasurement.UUID
+
+
+def good(at: float, bpm: int = 70) -> Notification:
+    return Notification("strap-01", HRM, HeartRateMeasurement(bpm, True, None, (880,)).to_bytes(),
+                        at)
+
+
+def test_good_packets_become_summaries_with_pseudonyms_only() -> None:
+    pipeline = Pipeline(CONFIG, Counters())
+    out = [m for second in range(11) for m in pipeline.handle(good(1000.0 + second))]
+    (message,) = out
+    assert message.topic == "edge/v1/gw-1/summary/strap-01"
+    assert message.payload["device_id"] == "strap-01"
+    assert message.payload["patient_id"] == "patient-0001"
+    assert message.payload["sample_count"] == 10
+    assert message.payload["heart_rate"]["mean"] == {"value": 70.0, "unit": "beats/min"}
+
+
+@pytest.mark.parametrize("bad", [*MALFORMED_PACKETS, b"\x10\x48\x00"])
+def test_bad_packets_are_counted_and_later_good_packets_still_flow(bad: bytes) -> None:
+    counters = Counters()
+    pipeline = Pipeline(CONFIG, counters)
+    pipeline.handle(good(1000.0))
+    assert pipeline.handle(Notification("strap-01", HRM, bad, 1001.0)) == []
+    for second in range(2, 10):
+        pipeline.handle(good(1000.0 + second))
+    (summary,) = pipeline.tick(1010.0)
+    assert counters.decode_errors == 1
+    assert counters.notifications == 10
+    assert summary.payload["sample_count"] == 9
+
+
+def test_decode_errors_are_logged_at_most_once_per_device_per_minute(
+        caplog: pytest.LogCaptureFixture) -> None:
+    counters = Counters()
+    pipeline = Pipeline(CONFIG, counters)
+    caplog.set_level(logging.WARNING, logger="edge.pipeline")
+    for second in range(0, 60, 5):
+        pipeline.handle(Notification("strap-01", HRM, b"\x10\x48", 1000.0 + second))
+    assert counters.decode_errors == 12
+    (first,) = caplog.messages
+    assert first == ("device strap-01: bad packet 1048: Heart Rate Measurement: RR interval: "
+                     "flag 0x10 set but no RR bytes follow")
+    pipeline.handle(Notification("strap-01", HRM, b"", 1061.0))
+    assert caplog.messages[1] == (
+        "device strap-01: bad packet (empty): Heart Rate Measurement: empty packet, expected at "
+        "least flags and heart rate (11 more since the last report)")
+
+
+def test_devices_outside_the_config_never_reach_the_pipeline() -> None:
+    counters = Counters()
+    pipeline = Pipeline(CONFIG, counters)
+    for second in range(30):
+        assert pipeline.handle(Notification("stranger", HRM, b"\x00\x48", 1000.0 + second)) == []
+    assert pipeline.tick(2000.0) == []
+    assert (counters.unknown_devices, counters.notifications) == (30, 0)
+
+
+def test_tachycardia_becomes_an_event_message() -> None:
+    pipeline = Pipeline(CONFIG, Counters())
+    out = [m for second in range(30) for m in pipeline.handle(good(1000.0 + second, 150))]
+    events = [m for m in out if m.stream == "event/strap-01"]
+    (started,) = events
+    assert started.payload["event_type"] == "heart_rate_high"
+    assert started.payload["phase"] == "started"
+    assert started.payload["extreme"] == {"value": 150.0, "unit": "beats/min"}

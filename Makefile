@@ -16,7 +16,7 @@ test: $(VENV)/installed lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/installed
-	$(BIN)/ruff check edge tools tests
+	$(BIN)/ruff check
 	$(BIN)/mypy
 
 system-packages:

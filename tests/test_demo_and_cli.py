@@ -24,7 +24,9 @@ def test_demo_shows_summaries_and_an_event_then_its_counts() -> None:
     assert counts.startswith("published ") and ", pending 0 " in counts, counts
     published = int(counts.split(",")[0].removeprefix("published "))
     acknowledged = int(counts.split(",")[1].removeprefix(" acknowledged "))
-    assert published == acknowledged >= 3
+    # At least one summary and the event; how many summaries depends on where the 10 s
+    # periods fall.
+    assert published == acknowledged >= 2
     assert result.stderr == ""
 
 

@@ -12,6 +12,7 @@ from edge.gatt import DecodeError, HeartRateMeasurement, decode
 from edge.link.notification import Notification
 from edge.messages.payloads import OutgoingMessage, event_message, summary_message
 from edge.metrics import Counters
+from edge.ratelimit import RateLimitedLog
 from edge.signals.heart_rate import (
     HeartRateSummarizer,
     HeartRateSummary,
@@ -25,25 +26,6 @@ _HEART_RATE_RATE_HZ = 1.0
 _ERROR_LOG_INTERVAL_S = 60.0
 
 
-class RateLimitedLog:
-    """Logs a repeated problem at most once per interval per key, counting what it held back."""
-
-    def __init__(self, interval_s: float) -> None:
-        self._interval_s = interval_s
-        self._last: dict[str, float] = {}
-        self._held_back: dict[str, int] = {}
-
-    def warning(self, key: str, now: float, message: str) -> None:
-        last = self._last.get(key)
-        if last is not None and now - last < self._interval_s:
-            self._held_back[key] = self._held_back.get(key, 0) + 1
-            return
-        held_back = self._held_back.pop(key, 0)
-        suffix = f" ({held_back} more since the last report)" if held_back else ""
-        log.warning("%s%s", message, suffix)
-        self._last[key] = now
-
-
 @dataclass(slots=True)
 class _DeviceChannel:
     settings: DeviceSettings
@@ -55,7 +37,7 @@ class Pipeline:
     def __init__(self, config: Config, counters: Counters) -> None:
         self._gateway_id = config.gateway.id
         self._counters = counters
-        self._errors = RateLimitedLog(_ERROR_LOG_INTERVAL_S)
+        self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         limits = config.detect.heart_rate
         self._channels = {
             device.id: _DeviceChannel(

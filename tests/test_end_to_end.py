@@ -116,6 +116,7 @@ def test_a_backlog_survives_sigkill_and_is_delivered_after_restart(
                    "a backlog while no broker is reachable")
     finally:
         first.kill()
+    assert first.log().count("cannot reach the broker at 127.0.0.1:") == 1
     backlog = outbox_state(first.outbox_path)
     produced = backlog["streams"]["summary/strap-01"]
     assert backlog["pending"] == produced

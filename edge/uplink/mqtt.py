@@ -19,10 +19,12 @@ from edge.config import UplinkSettings
 from edge.messages.payloads import status_payload, status_topic
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
+from edge.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
 _RETRY_FAILED_AFTER_S = 5.0
+_UNREACHABLE_LOG_INTERVAL_S = 60.0
 _SHUTDOWN_TIMEOUT_S = 2.0
 
 
@@ -43,6 +45,7 @@ class MqttUplink:
         self._acked: list[int] = []
         self._retry: list[int] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._warnings = RateLimitedLog(log, _UNREACHABLE_LOG_INTERVAL_S)
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -56,6 +59,7 @@ class MqttUplink:
         client.max_inflight_messages_set(self._settings.max_in_flight)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_publish = self._on_publish
         return client
 
@@ -130,6 +134,9 @@ class MqttUplink:
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
         self._call_in_loop(self._connection_changed, True)
 
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._call_in_loop(self._unreachable)
+
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
         properties: Properties | None,
@@ -156,6 +163,12 @@ class MqttUplink:
                         reason, len(self._in_flight))
         self._connected = connected
         self._wake.set()
+
+    def _unreachable(self) -> None:
+        self._warnings.warning(
+            "unreachable", time.time(),
+            f"cannot reach the broker at {self._settings.host}:{self._settings.port}; "
+            f"{self._outbox.count()} message(s) wait in the outbox")
 
     def _publish_done(self, mid: int, failed: bool, reason: str) -> None:
         message_id = self._in_flight.pop(mid, None)

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge import __version__
-from edge.config import ConfigError, describe_settings, load_config
+from edge.config import Config, load_config
 from edge.demo.broker import BrokerError
 from edge.inference import RuntimeUnavailable
 from edge.outbox.store import OutboxError
+from edge.typed_toml import ConfigError, describe_settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -137,7 +138,7 @@ def config_reference() -> str:
         "| key | default | meaning |",
         "| --- | --- | --- |",
     ]
-    for key, default, doc in describe_settings():
+    for key, default, doc in describe_settings(Config):
         shown = f"`{default}`" if default and default != "required" else default or "(table)"
         lines.append(f"| `{key}` | {shown} | {doc} |")
     return "\n".join(lines)

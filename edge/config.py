@@ -6,32 +6,15 @@ Every field carries its documentation and its check in its metadata, so that val
 
 import dataclasses
 import re
-import tomllib
-import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-Check = Callable[[Any], str | None]
-T = TypeVar("T")
+from edge.typed_toml import ConfigError, build, in_range, non_empty, read_toml, setting
 
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BLUETOOTH_ADDRESS = re.compile(r"^(?:[0-9A-Fa-f]{2}[:_-]?){5}[0-9A-Fa-f]{2}$")
-
-
-class ConfigError(Exception):
-    def __init__(self, source: str, errors: list[str]) -> None:
-        super().__init__("\n".join(f"{source}: {error}" for error in errors))
-        self.source = source
-        self.errors = errors
-
-
-def in_range(low: float, high: float) -> Check:
-    def check(value: Any) -> str | None:
-        return None if low <= value <= high else f"must be {low}..{high}, got {value}"
-
-    return check
 
 
 def pseudonym(value: Any) -> str | None:
@@ -41,17 +24,6 @@ def pseudonym(value: Any) -> str | None:
         return ("must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit, "
                 f"got {value!r}")
     return None
-
-
-def non_empty(value: Any) -> str | None:
-    return None if value else "must not be empty"
-
-
-def setting(default: Any = dataclasses.MISSING, *, doc: str, check: Check | None = None) -> Any:
-    metadata = {"doc": doc, "check": check}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -152,24 +124,14 @@ class Config:
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError listing every problem found."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(source, [f"cannot read: {error}"]) from None
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(source, [f"invalid TOML: {error}"]) from None
-    config = parse_config(table, source)
+    config = parse_config(read_toml(path), str(path))
     return dataclasses.replace(config, base_dir=path.resolve().parent)
 
 
 def parse_config(table: Mapping[str, Any], source: str = "<config>") -> Config:
-    errors: list[str] = []
-    config = _build(Config, table, "", errors)
-    errors += _cross_checks(config) if config is not None else []
-    if errors or config is None:
+    config = build(Config, table, source)
+    errors = _cross_checks(config)
+    if errors:
         raise ConfigError(source, errors)
     return config
 
@@ -187,106 +149,3 @@ def _cross_checks(config: Config) -> list[str]:
             errors.append(f"devices[{index}].id: {device.id!r} is used by an earlier device")
         seen.add(device.id)
     return errors
-
-
-def _build(cls: type[T], table: Any, path: str, errors: list[str]) -> T | None:
-    if not isinstance(table, dict):
-        errors.append(f"{path or '<top>'}: must be a table, got {_type_name(table)}")
-        return None
-    errors_before = len(errors)
-    values: dict[str, Any] = {}
-    known = set()
-    hints = typing.get_type_hints(cls)
-    for spec in _settings(cls):
-        known.add(spec.name)
-        key = f"{path}.{spec.name}" if path else spec.name
-        if spec.name not in table:
-            if _required(spec):
-                errors.append(f"{key}: missing, required")
-            continue
-        value = _convert(hints[spec.name], table[spec.name], key, errors)
-        check = spec.metadata.get("check")
-        problem = check(value) if check is not None and value is not None else None
-        if problem:
-            errors.append(f"{key}: {problem}")
-        values[spec.name] = value
-    for unknown in sorted(set(table) - known):
-        errors.append(f"{path + '.' if path else ''}{unknown}: unknown key")
-    if len(errors) > errors_before:
-        return None
-    return cls(**values)
-
-
-def _convert(hint: Any, value: Any, key: str, errors: list[str]) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(typing.cast(type, hint), value, key, errors)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            errors.append(f"{key}: must be an array of tables, got {_type_name(value)}")
-            return None
-        return [_convert(item, entry, f"{key}[{index}]", errors)
-                for index, entry in enumerate(value)]
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            errors.append(f"{key}: must be one of {', '.join(map(str, choices))}, got {value!r}")
-            return None
-        return value
-    return _scalar(hint, value, key, errors)
-
-
-def _scalar(hint: Any, value: Any, key: str, errors: list[str]) -> Any:
-    accepted: tuple[type, ...] = (int, float) if hint is float else (hint,)
-    if (isinstance(value, bool) and hint is not bool) or not isinstance(value, accepted):
-        errors.append(f"{key}: must be {_type_name_of(hint)}, got {_type_name(value)} {value!r}")
-        return None
-    if hint is float:
-        return float(typing.cast(float, value))
-    return value
-
-
-def _settings(cls: type) -> Iterator[dataclasses.Field[Any]]:
-    return (spec for spec in dataclasses.fields(cls) if not spec.metadata.get("internal"))
-
-
-def _required(spec: dataclasses.Field[Any]) -> bool:
-    return spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
-
-
-def _type_name_of(hint: Any) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
-        hint, str(hint))
-
-
-def _type_name(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-             dict: "table"}
-    return names.get(type(value), type(value).__name__)
-
-
-def describe_settings(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, str, str]]:
-    """(key path, default, documentation) for every setting, for the reference docs."""
-    hints = typing.get_type_hints(cls)
-    for spec in _settings(cls):
-        key = f"{prefix}{spec.name}"
-        hint = hints[spec.name]
-        nested = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
-        doc = spec.metadata["doc"]
-        if dataclasses.is_dataclass(nested):
-            suffix = "[]" if nested is not hint else ""
-            yield key + suffix, "", doc
-            yield from describe_settings(typing.cast(type, nested), f"{key}{suffix}.")
-        else:
-            default = "required" if _required(spec) else _toml_value(spec.default)
-            yield key, default, doc
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return str(value)
-

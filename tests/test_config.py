@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from edge.cli import config_reference
-from edge.config import ConfigError, load_config, parse_config
+from edge.config import load_config, parse_config
+from edge.typed_toml import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
     demo.set_defaults(command=_demo)
 
+    scan = commands.add_parser("scan", help="list nearby Bluetooth LE devices and their profile")
+    scan.add_argument("--seconds", type=float, default=10.0, metavar="N",
+                      help="how long to listen (default 10)")
+    scan.add_argument("--adapter", default="hci0", help="Bluetooth adapter (default hci0)")
+    scan.add_argument("--config", type=Path, metavar="FILE",
+                      help="mark the devices this gateway's config provisions")
+    scan.set_defaults(command=_scan)
+
+    bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
+    bench.add_argument("suite", choices=["decode"])
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(command=_bench)
+
     runtimes = commands.add_parser("runtimes", help="list the installed model runtimes")
     runtimes.set_defaults(command=_runtimes)
 
@@ -106,6 +119,40 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _scan(args: argparse.Namespace) -> int:
+    from edge.link.ble.scan import run_scan
+    from edge.profiles import default_profiles_dir, load_profiles
+
+    config = load_config(args.config) if args.config else None
+    folder = (config.profiles_path if config else None) or default_profiles_dir()
+    provisioned = {d.address.upper(): d.id for d in config.devices} if config else {}
+    profiles = load_profiles(folder).values()
+    try:
+        results = run_scan(args.seconds, args.adapter, profiles)
+    except Exception as error:
+        print(f"edge: cannot scan on {args.adapter}: {error or type(error).__name__} "
+              "(is bluetoothd running, and the adapter present and powered?)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{'address':<17}  {'rssi':>4}  {'name':<24}  {'profile':<22}  provisioned as")
+    for result in results:
+        adv = result.advertisement
+        print(f"{adv.address:<17}  {adv.rssi if adv.rssi is not None else '-':>4}  "
+              f"{(adv.name or '-')[:24]:<24}  {result.profile.id if result.profile else '-':<22}  "
+              f"{provisioned.get(adv.address.upper(), '-')}")
+    print(f"{len(results)} device(s) in {args.seconds:g} s")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from edge.bench.decode import run_decode_benchmark
+
+    result = run_decode_benchmark()
+    print(json.dumps(result, indent=None if args.json else 2))
+    return EXIT_OK
+
+
 def _runtimes(args: argparse.Namespace) -> int:
     from edge.inference import available_runtimes, litert_interpreter_class
 
@@ -117,7 +164,9 @@ def _runtimes(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    load_config(args.file)
+    from edge.profiles import profiles_for
+
+    profiles_for(load_config(args.file))
     print(f"{args.file}: OK")
     return EXIT_OK
 

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.typed_toml import ConfigError, build, in_range, non_empty, read_toml, setting
+from edge.typed_toml import (
+    ConfigError,
+    build,
+    in_range,
+    matches,
+    non_empty,
+    read_toml,
+    setting,
+)
 
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BLUETOOTH_ADDRESS = re.compile(r"^(?:[0-9A-Fa-f]{2}[:_-]?){5}[0-9A-Fa-f]{2}$")
@@ -98,11 +106,45 @@ class SimulationSettings:
 
 
 @dataclass(frozen=True)
+class BleSettings:
+    adapter: str = setting("hci0", doc="The Bluetooth adapter to use.",
+                           check=matches(r"hci[0-9]{1,2}", "an adapter name like hci0"))
+    connection_slots: int = setting(
+        5, doc="Devices connected at once on the adapter (5 suits a Raspberry Pi's built-in "
+        "controller).", check=in_range(1, 20))
+    connect_timeout_s: float = setting(30.0, doc="Longest a connection attempt may take.",
+                                       check=in_range(1, 600))
+    backoff_cap_s: float = setting(300.0, doc="Longest wait between attempts on one device.",
+                                   check=in_range(1, 86400))
+    flap_threshold_s: float = setting(
+        30.0, doc="A connection that ends sooner than this counts as a failure, so that a "
+        "flapping device backs off.", check=in_range(0, 3600))
+    stall_min_s: float = setting(
+        15.0, doc="A stream silent for this long (or ten expected intervals, if longer) is "
+        "restarted.", check=in_range(1, 86400))
+    scanner_stall_s: float = setting(
+        60.0, doc="Restart discovery when devices wait and nothing has advertised for this "
+        "long.", check=in_range(1, 86400))
+    escalation_interval_s: float = setting(
+        300.0, doc="Least time between two adapter recovery steps (restart discovery, then "
+        "power-cycle the adapter).", check=in_range(0, 86400))
+    profiles_dir: str = setting(
+        "", doc="Folder of device profiles (empty: the ones that ship with the gateway).")
+
+
+@dataclass(frozen=True)
 class DeviceSettings:
     id: str = setting(doc="Pseudonymous device id, used in topics and payloads.", check=pseudonym)
     patient: str = setting(doc="Pseudonym of the patient wearing the device.", check=pseudonym)
-    link: Literal["simulated"] = setting(
-        "simulated", doc="How the device is reached. Only `simulated` exists so far.")
+    link: Literal["simulated", "ble"] = setting(
+        "simulated", doc="How the device is reached: `ble`, or `simulated` for tests and demos.")
+    address: str = setting(
+        "", doc="Bluetooth address, for `link = \"ble\"`: only provisioned addresses are "
+        "ever connected. Never leaves the gateway.",
+        check=matches(r"(|([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2})", "an address like "
+                      "A0:9E:1A:12:34:56"))
+    profile: str = setting(
+        "", doc="Device profile id (a file in the profiles folder), for `link = \"ble\"`.")
     simulation: SimulationSettings = setting(
         SimulationSettings(), doc="The simulated wearable's physiology.")
 
@@ -113,19 +155,26 @@ class Config:
     uplink: UplinkSettings = setting(UplinkSettings(), doc="The MQTT broker of the care team.")
     summary: SummarySettings = setting(SummarySettings(), doc="Periodic summaries.")
     detect: DetectSettings = setting(DetectSettings(), doc="Event detection.")
+    ble: BleSettings = setting(BleSettings(), doc="Bluetooth LE.")
     devices: list[DeviceSettings] = setting([], doc="Wearables this gateway serves.")
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
+    source: str = field(default="<config>", metadata={"internal": True})
 
     @property
     def data_path(self) -> Path:
         return self.base_dir / self.gateway.data_dir
 
+    @property
+    def profiles_path(self) -> Path | None:
+        """The configured profiles folder, or None for the ones that ship."""
+        return self.base_dir / self.ble.profiles_dir if self.ble.profiles_dir else None
+
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError listing every problem found."""
     config = parse_config(read_toml(path), str(path))
-    return dataclasses.replace(config, base_dir=path.resolve().parent)
+    return dataclasses.replace(config, base_dir=path.resolve().parent, source=str(path))
 
 
 def parse_config(table: Mapping[str, Any], source: str = "<config>") -> Config:
@@ -144,8 +193,20 @@ def _cross_checks(config: Config) -> list[str]:
                       f"overlap ({limits.low_bpm} + {limits.hysteresis_bpm} >= "
                       f"{limits.high_bpm} - {limits.hysteresis_bpm})")
     seen: set[str] = set()
+    addresses: set[str] = set()
     for index, device in enumerate(config.devices):
         if device.id in seen:
             errors.append(f"devices[{index}].id: {device.id!r} is used by an earlier device")
         seen.add(device.id)
+        if device.link == "ble":
+            errors += _ble_device_errors(index, device, addresses)
+    return errors
+
+
+def _ble_device_errors(index: int, device: DeviceSettings, addresses: set[str]) -> list[str]:
+    errors = [f"devices[{index}].{key}: required when link = \"ble\""
+              for key in ("address", "profile") if not getattr(device, key)]
+    if device.address.upper() in addresses:
+        errors.append(f"devices[{index}].address: used by an earlier device")
+    addresses.add(device.address.upper())
     return errors

@@ -8,14 +8,17 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from edge.config import Config, DeviceSettings
+from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.link.simulated import SimulatedLink
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
 from edge.pipeline import Pipeline
+from edge.profiles import profiles_for
 from edge.sim.heart_rate_strap import Episode, HeartRateStrap
 from edge.uplink.mqtt import MqttUplink
 
@@ -23,6 +26,17 @@ log = logging.getLogger(__name__)
 
 _TICK_S = 1.0
 _RESTART_DELAY_S = 5.0
+
+
+class Link(Protocol):
+    async def run(self, deliver: Callable[[Notification], None]) -> None: ...
+
+
+def ble_central(config: Config) -> BleCentral | None:
+    profiles = profiles_for(config)
+    devices = [ProvisionedDevice(d.id, d.address, profiles[d.id])
+               for d in config.devices if d.link == "ble"]
+    return BleCentral(config.ble, devices) if devices else None
 
 
 def simulated_link(device: DeviceSettings) -> SimulatedLink:
@@ -38,7 +52,11 @@ class Gateway:
         self.outbox = Outbox(config.data_path / "outbox.db")
         self._pipeline = Pipeline(config, self.counters)
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
-        self._links = [simulated_link(device) for device in config.devices]
+        self._links: list[Link] = [
+            simulated_link(device) for device in config.devices if device.link == "simulated"]
+        self.central = ble_central(config)
+        if self.central is not None:
+            self._links.append(self.central)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then shut down cleanly."""

@@ -37,7 +37,7 @@ def test_every_error_is_reported_with_its_key_path() -> None:
         "uplink": {"port": 70000, "host": 5},
         "summary": {"period_s": "60"},
         "devices": [
-            {"id": "strap-01", "patient": "p-1", "link": "ble"},
+            {"id": "strap-01", "patient": "p-1", "link": "bluetooth"},
             {"id": "strap-01", "patient": "p-2", "simulation": {"episodes": [{"bpm": 150}]}},
         ],
     })
@@ -46,7 +46,7 @@ def test_every_error_is_reported_with_its_key_path() -> None:
         "uplink.host: must be a string, got integer 5",
         "uplink.port: must be 1..65535, got 70000",
         "summary.period_s: must be an integer, got string '60'",
-        "devices[0].link: must be one of simulated, got 'ble'",
+        "devices[0].link: must be one of simulated, ble, got 'bluetooth'",
         "devices[1].simulation.episodes[0].start_s: missing, required",
         "devices[1].simulation.episodes[0].duration_s: missing, required",
     ]

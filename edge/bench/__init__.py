@@ -1,0 +1,1 @@
+"""Benchmarks behind `edge bench`: figures recorded in docs/BENCHMARKS.md come from here."""

@@ -1,8 +1,9 @@
 """Heart Rate Measurement (0x2A37), Heart Rate Service 1.0, section 3.1."""
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from edge.gatt.errors import DecodeError
 from edge.gatt.uuids import sig_uuid
@@ -14,11 +15,15 @@ _ENERGY_PRESENT = 0x08
 _RR_PRESENT = 0x10
 _NAME = "Heart Rate Measurement"
 _RR_UNITS_PER_SECOND = 1024
+# A packet layout is checked once per (flags, length) and remembered; a strap sends few layouts.
+_MAX_REMEMBERED_LAYOUTS = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class HeartRateMeasurement:
     UUID: ClassVar[str] = sig_uuid(0x2A37)
+    NAME: ClassVar[str] = _NAME
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("rr_intervals_ms",)
 
     heart_rate_bpm: int
     # None when the sensor does not support contact detection.
@@ -35,35 +40,22 @@ class HeartRateMeasurement:
     def from_bytes(cls, data: bytes) -> Self:
         if not data:
             raise DecodeError(_NAME, "empty packet, expected at least flags and heart rate")
-        flags = data[0]
-        wide = flags & _UINT16_FORMAT
-        offset = 3 if wide else 2
-        if len(data) < offset:
-            raise DecodeError(_NAME, f"heart rate: flags 0x{flags:02x} announce "
-                              f"{'uint16' if wide else 'uint8'} but packet has {len(data)} bytes")
-        heart_rate = data[1] | (data[2] << 8) if wide else data[1]
-        energy = None
-        if flags & _ENERGY_PRESENT:
-            if len(data) < offset + 2:
-                raise DecodeError(_NAME, f"energy expended: flag 0x08 set but only "
-                                  f"{len(data) - offset} bytes remain, need 2")
-            energy = data[offset] | (data[offset + 1] << 8)
-            offset += 2
-        remaining = len(data) - offset
-        if flags & _RR_PRESENT:
-            if remaining == 0:
-                raise DecodeError(_NAME, "RR interval: flag 0x10 set but no RR bytes follow")
-            if remaining % 2:
-                raise DecodeError(_NAME, f"RR interval: {remaining} bytes remain, "
-                                  "not a whole number of uint16 values")
-            rr = struct.unpack_from(f"<{remaining // 2}H", data, offset)
-        elif remaining:
-            raise DecodeError(_NAME, f"{remaining} unexpected trailing bytes "
-                              f"after the fields flags 0x{flags:02x} announce")
-        else:
-            rr = ()
-        contact = bool(flags & _CONTACT_DETECTED) if flags & _CONTACT_SUPPORTED else None
-        return cls(heart_rate, contact, energy, rr)
+        key = data[0] | len(data) << 8
+        layout = _LAYOUTS.get(key)
+        if layout is None:
+            layout = _layout(data[0], len(data))
+            if len(_LAYOUTS) < _MAX_REMEMBERED_LAYOUTS:
+                _LAYOUTS[key] = layout
+        unpack, contact, has_energy, rr_start = layout
+        values = unpack(data)
+        # The frozen dataclass __init__ costs half the decode; setting the slots directly is
+        # what it does, without the per-field object.__setattr__ calls.
+        value = _new(cls)
+        _set_heart_rate(value, values[1])
+        _set_contact(value, contact)
+        _set_energy(value, values[2] if has_energy else None)
+        _set_rr(value, values[rr_start:])
+        return value
 
     def to_bytes(self) -> bytes:
         flags = 0
@@ -83,3 +75,52 @@ class HeartRateMeasurement:
             flags |= _RR_PRESENT
             out += struct.pack(f"<{len(self.rr_intervals_1024)}H", *self.rr_intervals_1024)
         return bytes([flags]) + bytes(out)
+
+
+class _Layout(NamedTuple):
+    # Unpacks the whole packet: flags, heart rate, [energy], RR intervals.
+    unpack: Callable[[bytes], tuple[int, ...]]
+    contact: bool | None
+    has_energy: bool
+    rr_start: int
+
+
+def _layout(flags: int, length: int) -> _Layout:
+    wide = flags & _UINT16_FORMAT
+    offset = 3 if wide else 2
+    if length < offset:
+        raise DecodeError(_NAME, f"heart rate: flags 0x{flags:02x} announce "
+                          f"{'uint16' if wide else 'uint8'} but packet has {length} bytes")
+    has_energy = bool(flags & _ENERGY_PRESENT)
+    if has_energy:
+        if length < offset + 2:
+            raise DecodeError(_NAME, f"energy expended: flag 0x08 set but only "
+                              f"{length - offset} bytes remain, need 2")
+        offset += 2
+    remaining = length - offset
+    if flags & _RR_PRESENT:
+        if remaining == 0:
+            raise DecodeError(_NAME, "RR interval: flag 0x10 set but no RR bytes follow")
+        if remaining % 2:
+            raise DecodeError(_NAME, f"RR interval: {remaining} bytes remain, "
+                              "not a whole number of uint16 values")
+    elif remaining:
+        raise DecodeError(_NAME, f"{remaining} unexpected trailing bytes "
+                          f"after the fields flags 0x{flags:02x} announce")
+    layout = "<B" + ("H" if wide else "B") + ("H" if has_energy else "") + "H" * (remaining // 2)
+    contact = bool(flags & _CONTACT_DETECTED) if flags & _CONTACT_SUPPORTED else None
+    return _Layout(struct.Struct(layout).unpack, contact, has_energy, 3 if has_energy else 2)
+
+
+def _slot_setter(name: str) -> Callable[[HeartRateMeasurement, Any], None]:
+    setter: Callable[[HeartRateMeasurement, Any], None] = (
+        HeartRateMeasurement.__dict__[name].__set__)
+    return setter
+
+
+_LAYOUTS: dict[int, _Layout] = {}
+_new = object.__new__
+_set_heart_rate = _slot_setter("heart_rate_bpm")
+_set_contact = _slot_setter("sensor_contact")
+_set_energy = _slot_setter("energy_expended_kj")
+_set_rr = _slot_setter("rr_intervals_1024")

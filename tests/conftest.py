@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 
 from edge.demo.broker import LocalMosquitto
 from edge.messages.schemas import MESSAGE_TYPES, load_schema
+from edge.sim.bluez import SYSTEM_BUS_VARIABLE, PrivateSystemBus
 
 
 @pytest.fixture
@@ -21,6 +22,14 @@ def broker() -> Iterator[LocalMosquitto]:
     """A real Mosquitto on a free loopback port, private to one test."""
     with LocalMosquitto() as running:
         yield running
+
+
+@pytest.fixture
+def system_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private dbus-daemon that bleak takes for the system bus; yields its address."""
+    with PrivateSystemBus() as bus:
+        monkeypatch.setenv(SYSTEM_BUS_VARIABLE, bus.address)
+        yield bus.address
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,9 @@ class BleSettings:
                                        check=in_range(1, 600))
     backoff_cap_s: float = setting(300.0, doc="Longest wait between attempts on one device.",
                                    check=in_range(1, 86400))
+    reconnect_delay_s: float = setting(
+        0.5, doc="Wait after a normal disconnect before connecting again.",
+        check=in_range(0, 3600))
     flap_threshold_s: float = setting(
         30.0, doc="A connection that ends sooner than this counts as a failure, so that a "
         "flapping device backs off.", check=in_range(0, 3600))

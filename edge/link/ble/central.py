@@ -15,6 +15,7 @@ from edge.config import BleSettings
 from edge.link.ble.adapter import set_powered
 from edge.link.ble.connection import AdapterGate, Deliver, DeviceConnection, State
 from edge.link.ble.failures import Failure
+from edge.link.notification import Notification
 from edge.profiles import DeviceProfile
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,15 @@ class CentralCounters:
 class BleCentral:
     def __init__(self, settings: BleSettings, devices: Sequence[ProvisionedDevice]) -> None:
         self._settings = settings
-        self._devices = devices
         self.counters = CentralCounters()
-        self.connections: dict[str, DeviceConnection] = {}
+        self._deliver: Deliver | None = None
+        gate = AdapterGate(settings.connection_slots)
+        self.connections = {
+            device.address.upper(): DeviceConnection(
+                device.device_id, device.address, device.profile, settings, gate, self._forward,
+                self._device_failed)
+            for device in devices
+        }
         self._scanner: BleakScanner | None = None
         self._last_advertisement = time.monotonic()
         self._adapter_failures: dict[str, float] = {}
@@ -57,13 +64,7 @@ class BleCentral:
         return {c.device_id: c.state for c in self.connections.values()}
 
     async def run(self, deliver: Deliver) -> None:
-        gate = AdapterGate(self._settings.connection_slots)
-        self.connections = {
-            device.address.upper(): DeviceConnection(
-                device.device_id, device.address, device.profile, self._settings, gate, deliver,
-                self._device_failed)
-            for device in self._devices
-        }
+        self._deliver = deliver
         tasks = [asyncio.create_task(c.run()) for c in self.connections.values()]
         try:
             await self._start_scanner()
@@ -73,6 +74,10 @@ class BleCentral:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._stop_scanner()
+
+    def _forward(self, notification: Notification) -> None:
+        if self._deliver is not None:
+            self._deliver(notification)
 
     def _on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
         connection = self.connections.get(device.address.upper())
@@ -139,7 +144,7 @@ class BleCentral:
         self._next_step = 0
 
     async def _start_scanner(self) -> None:
-        scanner = BleakScanner(self._on_advertisement, adapter=self._settings.adapter)
+        scanner = BleakScanner(self._on_advertisement, bluez={"adapter": self._settings.adapter})
         try:
             await scanner.start()
         except Exception as error:

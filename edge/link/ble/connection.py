@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from bleak import BleakClient
@@ -19,7 +19,8 @@ from bleak.backends.device import BLEDevice
 from bleak_retry_connector import establish_connection
 
 from edge.config import BleSettings
-from edge.gatt.uuids import normalize_uuid
+from edge.gatt.uuids import normalize_uuid, sig_uuid
+from edge.link.ble.adapter import battery_percentage
 from edge.link.ble.backoff import Backoff
 from edge.link.ble.failures import BASE_DELAY_S, Failure, classify
 from edge.link.notification import Notification
@@ -27,12 +28,12 @@ from edge.profiles import DeviceProfile
 
 log = logging.getLogger(__name__)
 
+BATTERY_LEVEL_UUID = sig_uuid(0x2A19)
 _CONNECT_ATTEMPTS = 2
 _DISCONNECT_TIMEOUT_S = 5.0
 _STALL_CHECK_S = 1.0
 # A stream is stalled when nothing came for this many expected intervals.
 _STALL_INTERVALS = 10
-_AFTER_NORMAL_DISCONNECT_S = 0.5
 
 
 class State(Enum):
@@ -46,9 +47,8 @@ class State(Enum):
 @dataclass(slots=True)
 class LinkCounters:
     connects: int = 0
-    failures: int = 0
     disconnects: int = 0
-    stalls: int = 0
+    failures: dict[Failure, int] = field(default_factory=dict)
 
 
 class AdapterGate:
@@ -100,8 +100,8 @@ class DeviceConnection:
     def _delay_after(self, failure: Failure | None) -> float:
         if failure is None:
             self._backoff.reset()
-            return _AFTER_NORMAL_DISCONNECT_S
-        self.counters.failures += 1
+            return self._settings.reconnect_delay_s
+        self.counters.failures[failure] = self.counters.failures.get(failure, 0) + 1
         self._report_failure(self.device_id, failure)
         delay = self._backoff.next_delay(BASE_DELAY_S[failure])
         log.info("device %s: %s; next attempt in %.1f s", self.device_id, failure.value, delay)
@@ -150,15 +150,16 @@ class DeviceConnection:
 
     async def _set_up(self, client: BleakClient) -> None:
         for read in self.profile.read:
+            uuid = normalize_uuid(read.characteristic)
             try:
-                value = await client.read_gatt_char(read.characteristic)
-            except Exception:
+                value = await self._read(client, uuid)
+            except Exception as error:
                 if read.required:
                     raise
-                log.info("device %s: optional read of %s failed", self.device_id,
-                         read.characteristic)
+                log.info("device %s: optional read of %s failed: %s", self.device_id, uuid,
+                         error)
                 continue
-            self._receive(normalize_uuid(read.characteristic), bytes(value))
+            self._receive(uuid, value)
         now = time.monotonic()
         for subscription in self.profile.subscribe:
             uuid = normalize_uuid(subscription.characteristic)
@@ -168,6 +169,12 @@ class DeviceConnection:
             await client.write_gatt_char(write.characteristic, write.payload,
                                          response=write.with_response)
             log.debug("device %s: %s", self.device_id, write.purpose)
+
+    async def _read(self, client: BleakClient, uuid: str) -> bytes:
+        if uuid == BATTERY_LEVEL_UUID and client.services.get_characteristic(uuid) is None:
+            # bluetoothd's battery plugin keeps the Battery Service for itself.
+            return bytes([await battery_percentage(self._settings.adapter, self.address)])
+        return bytes(await client.read_gatt_char(uuid))
 
     def _on_value(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
         self._receive(normalize_uuid(characteristic.uuid), bytes(data))
@@ -184,7 +191,6 @@ class DeviceConnection:
             except TimeoutError:
                 silent = self._stalled_stream()
                 if silent is not None:
-                    self.counters.stalls += 1
                     log.warning("device %s: stream %s went silent; reconnecting",
                                 self.device_id, silent)
                     return Failure.STALLED

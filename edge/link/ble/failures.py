@@ -53,6 +53,7 @@ _BY_MESSAGE = (
     ("Software caused connection abort", Failure.ABORTED),
     ("br-connection-canceled", Failure.ABORTED),
     ("available connection", Failure.OUT_OF_SLOTS),
+    ("connection-limit", Failure.OUT_OF_SLOTS),
     ("connection slot", Failure.OUT_OF_SLOTS),
     ("No resources", Failure.OUT_OF_SLOTS),
     ("Operation already in progress", Failure.IN_PROGRESS),

@@ -19,7 +19,8 @@ class ScanResult:
 async def scan(seconds: float, adapter: str, profiles: Iterable[DeviceProfile]) -> (
         list[ScanResult]):
     known = list(profiles)
-    found = await BleakScanner.discover(timeout=seconds, return_adv=True, adapter=adapter)
+    found = await BleakScanner.discover(timeout=seconds, return_adv=True,
+                                        bluez={"adapter": adapter})
     results = []
     for device, data in found.values():
         advertisement = Advertisement(

@@ -2,11 +2,13 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from edge import __version__
 from edge.config import Config, load_config
@@ -61,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="run everything on this machine with no config: broker, wearable, gateway")
     demo.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
     demo.set_defaults(command=_demo)
+
+    decode = commands.add_parser(
+        "decode", help="decode a characteristic value given in hexadecimal, as JSON")
+    decode.add_argument("uuid", nargs="?", metavar="UUID", help="e.g. 2a37")
+    decode.add_argument("hex", nargs="*", metavar="HEX", help="e.g. 16 48 00 04")
+    decode.add_argument("--all", action="store_true",
+                        help="read 'UUID HEX' lines from standard input, one JSON line each")
+    decode.set_defaults(command=_decode)
 
     scan = commands.add_parser("scan", help="list nearby Bluetooth LE devices and their profile")
     scan.add_argument("--seconds", type=float, default=10.0, metavar="N",
@@ -119,6 +129,39 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decode(args: argparse.Namespace) -> int:
+    if args.all:
+        results = [decode_line(line) for line in sys.stdin if line.strip()]
+        for result in results:
+            print(json.dumps(result))
+        return EXIT_BAD_INPUT if any("error" in result for result in results) else EXIT_OK
+    if args.uuid is None or not args.hex:
+        print("edge decode: give UUID and HEX, or --all to read lines from standard input",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    result = decode_line(" ".join([args.uuid, *args.hex]))
+    if "error" in result:
+        print(f"edge decode: {result['error']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result, indent=2))
+    return EXIT_OK
+
+
+def decode_line(line: str) -> dict[str, Any]:
+    """`UUID HEX` to the decoded value as JSON, or {"error": ...} naming what was wrong."""
+    from edge.gatt import DecodeError, decode, to_json
+
+    uuid, _, hex_text = line.strip().partition(" ")
+    try:
+        data = bytes.fromhex(hex_text)
+    except ValueError:
+        return {"error": f"{line.strip()!r}: the value must be hexadecimal bytes"}
+    try:
+        return to_json(decode(uuid, data))
+    except DecodeError as error:
+        return {"error": str(error)}
+
+
 def _scan(args: argparse.Namespace) -> int:
     from edge.link.ble.scan import run_scan
     from edge.profiles import default_profiles_dir, load_profiles
@@ -144,8 +187,6 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    import json
-
     from edge.bench.decode import run_decode_benchmark
 
     result = run_decode_benchmark()

@@ -10,6 +10,7 @@ class Counters:
     unknown_devices: int = 0
     summaries: int = 0
     events: int = 0
+    gaps: int = 0
     published: int = 0
     acknowledged: int = 0
     publish_failures: int = 0

@@ -4,15 +4,22 @@ decode (edge.gatt) -> signals (edge.signals) -> detect (edge.detect) -> messages
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edge.config import Config, DeviceSettings
 from edge.detect.threshold import HeartRateLimits, ThresholdDetector, ThresholdEvent
-from edge.gatt import DecodeError, HeartRateMeasurement, decode
+from edge.gatt import DecodeError, HeartRateMeasurement, PmdDataFrame, decode
+from edge.gatt.polar_pmd import POLAR_EPOCH
 from edge.link.notification import Notification
-from edge.messages.payloads import OutgoingMessage, event_message, summary_message
+from edge.messages.payloads import (
+    OutgoingMessage,
+    event_message,
+    gap_message,
+    summary_message,
+)
 from edge.metrics import Counters
 from edge.ratelimit import RateLimitedLog
+from edge.signals.gaps import FrameGapDetector
 from edge.signals.heart_rate import (
     HeartRateSummarizer,
     HeartRateSummary,
@@ -31,6 +38,7 @@ class _DeviceChannel:
     settings: DeviceSettings
     summarizer: HeartRateSummarizer
     detector: ThresholdDetector
+    frame_gaps: dict[str, FrameGapDetector] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -64,12 +72,33 @@ class Pipeline:
                                  f"device {notification.device_id}: bad packet "
                                  f"{notification.payload.hex() or '(empty)'}: {error}")
             return []
-        if not isinstance(value, HeartRateMeasurement):
-            return []
+        if isinstance(value, HeartRateMeasurement):
+            return self._heart_rate(channel, notification, value)
+        if isinstance(value, PmdDataFrame):
+            return self._frame(channel, notification, value)
+        return []
+
+    def _heart_rate(self, channel: _DeviceChannel, notification: Notification,
+                    value: HeartRateMeasurement) -> list[OutgoingMessage]:
         sample = sample_from_measurement(notification.device_id, notification.received_at, value)
         summaries = channel.summarizer.add(sample)
         events = channel.detector.update(sample.at, sample.bpm) if sample.in_contact else []
         return self._messages(channel, summaries, events, notification.received_at)
+
+    def _frame(self, channel: _DeviceChannel, notification: Notification,
+               frame: PmdDataFrame) -> list[OutgoingMessage]:
+        stream = frame.measurement_type_name or f"type-{frame.measurement_type}"
+        detector = channel.frame_gaps.setdefault(
+            stream, FrameGapDetector(notification.device_id, stream))
+        gap = detector.add(frame.timestamp_ns, len(frame.samples))
+        if gap is None:
+            return []
+        self._counters.gaps += 1
+        self._errors.warning(f"{notification.device_id}/gap", notification.received_at,
+                             f"device {notification.device_id}: {gap.missing_samples} {stream} "
+                             "samples missing")
+        return [gap_message(self._gateway_id, channel.settings.patient, gap,
+                            POLAR_EPOCH.timestamp(), notification.received_at)]
 
     def tick(self, now: float) -> list[OutgoingMessage]:
         """Close the summary periods that have ended, whether or not data came."""

@@ -1,11 +1,15 @@
+import json
 import logging
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from edge.config import Config, parse_config
-from edge.gatt import HeartRateMeasurement
+from edge.gatt import HeartRateMeasurement, PmdDataFrame
 from edge.link.notification import Notification
 from edge.metrics import Counters
+from edge.outbox.store import Outbox
 from edge.pipeline import Pipeline
 from edge.sim.heart_rate_strap import MALFORMED_PACKETS
 
@@ -15,6 +19,8 @@ CONFIG: Config = parse_config({
     "devices": [{"id": "strap-01", "patient": "patient-0001"}],
 })
 HRM = HeartRateMeasurement.UUID
+ECG_SAMPLES = 73
+ECG_PERIOD_NS = 1_000_000_000 // 130
 
 
 def good(at: float, bpm: int = 70) -> Notification:
@@ -81,3 +87,29 @@ def test_tachycardia_becomes_an_event_message() -> None:
     assert started.payload["event_type"] == "heart_rate_high"
     assert started.payload["phase"] == "started"
     assert started.payload["extreme"] == {"value": 150.0, "unit": "beats/min"}
+
+
+def ecg_frame(last_sample_ns: int, at: float) -> Notification:
+    return Notification("strap-01", PmdDataFrame.UUID,
+                        PmdDataFrame.ecg(last_sample_ns, [100] * ECG_SAMPLES).to_bytes(), at)
+
+
+def test_a_dropped_ecg_frame_becomes_a_valid_data_gap_diagnostic(
+        tmp_path: Path, validators: dict[str, Draft202012Validator]) -> None:
+    counters = Counters()
+    pipeline = Pipeline(CONFIG, counters)
+    frame_ns = ECG_SAMPLES * ECG_PERIOD_NS
+    ends = [(index + 1) * frame_ns for index in range(10)]
+    del ends[6]
+    out = [message for index, end in enumerate(ends)
+           for message in pipeline.handle(ecg_frame(end, 1000.0 + index))]
+    (gap,) = out
+    assert gap.topic == "edge/v1/gw-1/diagnostic/strap-01"
+    assert gap.payload["missing_samples"] == ECG_SAMPLES
+    assert gap.payload["stream"] == "ecg"
+    outbox = Outbox(tmp_path / "outbox.db")
+    outbox.put(out)
+    (stored,) = outbox.pending(0, 10)
+    payload = json.loads(stored.payload)
+    assert [e.message for e in validators["diagnostic"].iter_errors(payload)] == []
+    assert counters.gaps == 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.detect.threshold import ThresholdEvent
+from edge.signals.gaps import StreamGap
 from edge.signals.heart_rate import HeartRateSummary
 
 SCHEMA_VERSION = 1
@@ -90,6 +91,26 @@ def event_message(
     return OutgoingMessage(
         stream=f"event/{event.device_id}",
         topic=f"{TOPIC_ROOT}/{gateway_id}/event/{event.device_id}",
+        payload=payload,
+    )
+
+
+def gap_message(gateway_id: str, patient: str, gap: StreamGap, device_epoch: float,
+                now: float) -> OutgoingMessage:
+    """A stretch of samples the device's own clock says never arrived. `device_epoch` is the
+    UTC time, in seconds, from which the device counts its time stamps."""
+    payload = _envelope("diagnostic", gateway_id, now) | {
+        "device_id": gap.device_id,
+        "patient_id": patient,
+        "diagnostic_type": "data_gap",
+        "stream": gap.stream,
+        "gap_after": utc_iso(device_epoch + gap.after_ns / 1e9),
+        "gap_before": utc_iso(device_epoch + gap.before_ns / 1e9),
+        "missing_samples": gap.missing_samples,
+    }
+    return OutgoingMessage(
+        stream=f"diagnostic/{gap.device_id}",
+        topic=f"{TOPIC_ROOT}/{gateway_id}/diagnostic/{gap.device_id}",
         payload=payload,
     )
 

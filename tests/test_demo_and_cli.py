@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,41 @@ def test_litert_falls_back_to_tflite_runtime(monkeypatch: pytest.MonkeyPatch,
     from edge.inference import litert_interpreter_class
 
     assert litert_interpreter_class().__module__ == "tflite_runtime.interpreter"
+
+
+def test_decode_prints_the_value_with_normalised_units() -> None:
+    result = edge("decode", "2a37", "16 48 00 04")
+    assert result.returncode == 0, result.stderr
+    value = json.loads(result.stdout)
+    assert value["heart_rate_bpm"] == 72
+    assert value["rr_intervals_ms"] == [1000.0]
+
+
+def test_decode_names_the_inconsistent_flag_and_exits_2() -> None:
+    result = edge("decode", "2a37", "1048")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("edge decode: Heart Rate Measurement: RR interval: flag 0x10 "
+                                     "set but no RR bytes follow")
+
+
+def test_decode_all_writes_one_line_per_input_line_and_an_error_for_each_bad_one() -> None:
+    lines = "2a37 06 48\n2a19 65\nnonsense\n2a1c 00 6e 01 00 ff\n2a35 zz\n"
+    result = subprocess.run([sys.executable, "-m", "edge", "decode", "--all"], input=lines,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [sorted(o)[0] if "error" in o else o["characteristic"] for o in out] == [
+        "Heart Rate Measurement", "error", "error", "Temperature Measurement", "error"]
+    assert out[1]["error"] == "Battery Level: battery level: 101 % is above 100 %"
+    assert out[3]["temperature_celsius"] == 36.6
+    assert "hexadecimal" in out[4]["error"]
+
+
+def test_bench_decode_reports_every_figure_with_its_machine() -> None:
+    result = edge("bench", "decode", "--json", timeout=300)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["benchmark"] == "decode" and figures["date"] and figures["processor"]
+    heart_rate = figures["heart_rate_measurement"]
+    assert heart_rate["edge_per_s"] > 0 and heart_rate["bare_struct_per_s"] > 0
+    assert figures["polar_ecg_frames"]["edge_per_s"] > 0

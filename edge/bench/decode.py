@@ -8,8 +8,13 @@ from typing import Any
 
 from edge.bench.timing import machine, per_second
 from edge.gatt.heart_rate_measurement import HeartRateMeasurement
+from edge.gatt.polar_pmd_data import PmdDataFrame
 
 _PACKETS = 100_000
+_ECG_FRAMES = 20_000
+# A Polar H10 sends ECG at 130 Hz in frames of 73 samples.
+_ECG_SAMPLES_PER_FRAME = 73
+_ECG_PERIOD_NS = 1_000_000_000 // 130
 
 
 def heart_rate_packets(count: int = _PACKETS, seed: int = 0) -> list[bytes]:
@@ -21,6 +26,22 @@ def heart_rate_packets(count: int = _PACKETS, seed: int = 0) -> list[bytes]:
         .to_bytes()
         for _ in range(count)
     ]
+
+
+def ecg_frames(count: int = _ECG_FRAMES, seed: int = 0) -> list[bytes]:
+    rng = random.Random(seed)
+    frames = []
+    for index in range(count):
+        samples = [rng.randint(-2000, 2000) for _ in range(_ECG_SAMPLES_PER_FRAME)]
+        last_sample_ns = (index + 1) * _ECG_SAMPLES_PER_FRAME * _ECG_PERIOD_NS
+        frames.append(PmdDataFrame.ecg(last_sample_ns, samples).to_bytes())
+    return frames
+
+
+def _ecg(frames: Sequence[bytes]) -> None:
+    decode = PmdDataFrame.from_bytes
+    for frame in frames:
+        decode(frame)
 
 
 def _ours(packets: Sequence[bytes]) -> None:
@@ -64,5 +85,10 @@ def run_decode_benchmark() -> dict[str, Any]:
             "bumble_per_s": round(bumble_rate) if bumble_rate else None,
             "bare_struct_per_s": round(per_second(_bare_struct, packets)),
             "speedup_over_bumble": round(ours / bumble_rate, 2) if bumble_rate else None,
+        },
+        "polar_ecg_frames": {
+            "frames": _ECG_FRAMES,
+            "samples_per_frame": _ECG_SAMPLES_PER_FRAME,
+            "edge_per_s": round(per_second(_ecg, ecg_frames())),
         },
     }

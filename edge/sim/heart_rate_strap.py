@@ -1,5 +1,6 @@
 """A heart-rate strap: heart rate with respiratory sinus arrhythmia and scripted episodes."""
 
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -49,6 +50,7 @@ class HeartRateStrap:
         self._malformed_every = malformed_every
         self._random = random.Random(seed)
         self._next_beat_s = 0.0
+        self._last_beat_s = 0.0
         self._packets = 0
 
     def heart_rate_at(self, elapsed_s: float) -> float:
@@ -62,14 +64,22 @@ class HeartRateStrap:
         breathing = 1 + _RSA_DEPTH * math.sin(2 * math.pi * _BREATHS_PER_SECOND * beat_s)
         return base * breathing * (1 + self._random.gauss(0, 0.005))
 
-    def packet(self, elapsed_s: float) -> bytes:
-        """Bytes the strap notifies at `elapsed_s` seconds after it started."""
-        self._packets += 1
-        rr_intervals = []
+    def beats_until(self, elapsed_s: float) -> list[float]:
+        """Times of the beats since the previous call, up to `elapsed_s`, in seconds."""
+        beats = []
         while self._next_beat_s + self._rr_at(self._next_beat_s) <= elapsed_s:
-            rr = self._rr_at(self._next_beat_s)
-            self._next_beat_s += rr
-            rr_intervals.append(round(rr * _RR_UNITS_PER_SECOND))
+            self._next_beat_s += self._rr_at(self._next_beat_s)
+            beats.append(self._next_beat_s)
+        return beats
+
+    def packet(self, elapsed_s: float) -> bytes:
+        """Bytes the strap notifies at `elapsed_s` seconds after it started, with the RR
+        intervals of the beats since the previous packet."""
+        self._packets += 1
+        beats = [self._last_beat_s, *self.beats_until(elapsed_s)]
+        self._last_beat_s = beats[-1]
+        rr_intervals = [round((b - a) * _RR_UNITS_PER_SECOND)
+                        for a, b in itertools.pairwise(beats)]
         if self._malformed_every and self._packets % self._malformed_every == 0:
             faults = self._packets // self._malformed_every
             return MALFORMED_PACKETS[faults % len(MALFORMED_PACKETS)]

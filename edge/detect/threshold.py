@@ -1,9 +1,136 @@
-"""Heart rate above or below a limit for a minimum duration, with hysteresis on the way back."""
+"""A value beyond a limit for long enough, with hysteresis on the way back.
 
+`LimitWatch` is the state machine for one limit of any vital; `ThresholdDetector` applies two
+of them to heart rate, against fixed high and low limits.
+"""
+
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
+
+Phase = Literal["started", "ended"]
+# Who set a limit: the clinician in the config, the patient's own data, or the population
+# default.
+LimitSource = Literal["clinician", "baseline", "default"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    value: float
+    source: LimitSource = "clinician"
+    # The patient's baseline when the limit was chosen, if one was known.
+    baseline: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The evidence a crossing, or a recovery, needs before it counts: at least `min_samples`
+    consecutive samples spanning `min_duration_s`, none further than `max_gap_s` from the one
+    before. A gap restarts the count, so that two bad samples an hour apart are not evidence."""
+
+    min_duration_s: float
+    min_samples: int = 2
+    max_gap_s: float = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    phase: Phase
+    # When the value first went beyond the limit.
+    onset_at: float
+    # For a started crossing, when it was confirmed; for an ended one, when the value came
+    # back inside the limit, less the hysteresis.
+    at: float
+    # The limit in force when the episode began; it does not move during the episode.
+    limit: Limit
+    # The most extreme value of the episode so far.
+    extreme: float
+
+
+class _State(Enum):
+    NORMAL = "normal"
+    PENDING = "pending"
+    ACTIVE = "active"
+    RECOVERING = "recovering"
+
+
+class LimitWatch:
+    """One limit, above or below: needs confirmed evidence to change its mind either way."""
+
+    def __init__(self, above: bool, hysteresis: float, confirmation: Confirmation,
+                 inclusive: bool = False) -> None:
+        self._beyond: Callable[[float, float], bool]
+        if above:
+            self._beyond = operator.ge if inclusive else operator.gt
+        else:
+            self._beyond = operator.le if inclusive else operator.lt
+        self._hysteresis = -hysteresis if above else hysteresis
+        self._confirmation = confirmation
+        self._state = _State.NORMAL
+        self._limit = Limit(math.nan)
+        self._onset = 0.0
+        self._extreme = 0.0
+        # The current run of evidence: when it began, how many samples, the latest one.
+        self._since = 0.0
+        self._samples = 0
+        self._last_at = -math.inf
+
+    @property
+    def idle(self) -> bool:
+        """True when no episode is starting, going on or ending."""
+        return self._state is _State.NORMAL
+
+    def update(self, at: float, value: float, limit: Limit | None) -> Crossing | None:
+        """`limit` applies while idle; an episode keeps the one it began with. With no limit
+        (None) an idle watch ignores the sample."""
+        if self._state is _State.NORMAL:
+            if limit is None:
+                return None
+            self._limit = limit
+        continuous = at - self._last_at <= self._confirmation.max_gap_s
+        self._last_at = at
+        beyond = self._beyond(value, self._limit.value)
+        if self._state is not _State.NORMAL and self._beyond(value, self._extreme):
+            self._extreme = value
+        match self._state:
+            case _State.NORMAL if beyond:
+                self._state, self._onset, self._extreme = _State.PENDING, at, value
+                return self._gather(at, continuous=False, phase="started")
+            case _State.PENDING if not beyond:
+                self._state = _State.NORMAL
+            case _State.PENDING:
+                if not continuous:
+                    self._onset, self._extreme = at, value
+                return self._gather(at, continuous, phase="started")
+            case _State.ACTIVE if self._recovered(value):
+                self._state = _State.RECOVERING
+                return self._gather(at, continuous=False, phase="ended")
+            case _State.RECOVERING if not self._recovered(value):
+                self._state = _State.ACTIVE
+            case _State.RECOVERING:
+                return self._gather(at, continuous, phase="ended")
+        return None
+
+    def _recovered(self, value: float) -> bool:
+        return not self._beyond(value, self._limit.value + self._hysteresis)
+
+    def _gather(self, at: float, continuous: bool, phase: Phase) -> Crossing | None:
+        """Counts one more sample of evidence; the crossing, once confirmed."""
+        if continuous:
+            self._samples += 1
+        else:
+            self._since, self._samples = at, 1
+        if (self._samples < self._confirmation.min_samples
+                or at - self._since < self._confirmation.min_duration_s):
+            return None
+        if phase == "started":
+            self._state = _State.ACTIVE
+            return Crossing(phase, self._onset, at, self._limit, self._extreme)
+        self._state = _State.NORMAL
+        return Crossing(phase, self._onset, self._since, self._limit, self._extreme)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +146,7 @@ class ThresholdEvent:
     device_id: str
     # "heart_rate_high" or "heart_rate_low"
     kind: str
-    # "started" or "ended"
-    phase: str
+    phase: Phase
     # When the condition began; for an ended event, the episode's first crossing.
     onset_at: float
     # For a started event, when it was confirmed (onset plus the minimum duration); for an
@@ -31,76 +157,26 @@ class ThresholdEvent:
     extreme_bpm: float
 
 
-class _State(Enum):
-    NORMAL = "normal"
-    PENDING = "pending"
-    ACTIVE = "active"
-    RECOVERING = "recovering"
-
-
-class _Side:
-    """One limit: a state machine that needs `min_duration_s` of evidence to change its mind."""
-
-    def __init__(
-        self,
-        kind: str,
-        limit: float,
-        recovered_below: float,
-        beyond: Callable[[float, float], bool],
-        min_duration_s: float,
-    ) -> None:
-        self._kind = kind
-        self._limit = limit
-        self._recovery_limit = recovered_below
-        self._beyond = beyond
-        self._min_duration_s = min_duration_s
-        self._state = _State.NORMAL
-        self._onset = 0.0
-        self._since = 0.0
-        self._extreme = 0.0
-
-    def update(self, device_id: str, at: float, bpm: float) -> ThresholdEvent | None:
-        crossed = self._beyond(bpm, self._limit)
-        recovered = not self._beyond(bpm, self._recovery_limit)
-        match self._state:
-            case _State.NORMAL if crossed:
-                self._state, self._onset, self._extreme = _State.PENDING, at, bpm
-            case _State.PENDING if not crossed:
-                self._state = _State.NORMAL
-            case _State.PENDING:
-                self._extreme = bpm if self._beyond(bpm, self._extreme) else self._extreme
-                if at - self._onset >= self._min_duration_s:
-                    self._state = _State.ACTIVE
-                    return self._event(device_id, "started", at)
-            case _State.ACTIVE if recovered:
-                self._state, self._since = _State.RECOVERING, at
-            case _State.ACTIVE:
-                self._extreme = bpm if self._beyond(bpm, self._extreme) else self._extreme
-            case _State.RECOVERING if not recovered:
-                self._state = _State.ACTIVE
-            case _State.RECOVERING if at - self._since >= self._min_duration_s:
-                self._state = _State.NORMAL
-                return self._event(device_id, "ended", self._since)
-        return None
-
-    def _event(self, device_id: str, phase: str, at: float) -> ThresholdEvent:
-        return ThresholdEvent(device_id, self._kind, phase, self._onset, at, self._limit,
-                              self._extreme)
-
-
 class ThresholdDetector:
     """Raises an event when heart rate stays beyond a limit for the minimum duration, and
     another when it has been back inside the limit, less the hysteresis, for as long."""
 
     def __init__(self, device_id: str, limits: HeartRateLimits) -> None:
         self._device_id = device_id
+        confirmation = Confirmation(limits.min_duration_s)
         self._sides = (
-            _Side("heart_rate_high", limits.high_bpm, limits.high_bpm - limits.hysteresis_bpm,
-                  operator.gt, limits.min_duration_s),
-            _Side("heart_rate_low", limits.low_bpm, limits.low_bpm + limits.hysteresis_bpm,
-                  operator.lt, limits.min_duration_s),
+            ("heart_rate_high", Limit(limits.high_bpm),
+             LimitWatch(True, limits.hysteresis_bpm, confirmation)),
+            ("heart_rate_low", Limit(limits.low_bpm),
+             LimitWatch(False, limits.hysteresis_bpm, confirmation)),
         )
 
     def update(self, at: float, bpm: float) -> list[ThresholdEvent]:
-        events = (side.update(self._device_id, at, bpm) for side in self._sides)
-        return [event for event in events if event is not None]
+        events = []
+        for kind, limit, watch in self._sides:
+            crossing = watch.update(at, bpm, limit)
+            if crossing is not None:
+                events.append(ThresholdEvent(
+                    self._device_id, kind, crossing.phase, crossing.onset_at, crossing.at,
+                    crossing.limit.value, crossing.extreme))
+        return events

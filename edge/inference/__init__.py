@@ -1,8 +1,28 @@
-"""Model runtimes on the gateway: ONNX Runtime, and LiteRT with tflite-runtime as a fallback."""
+"""Model runtimes on the gateway: ONNX Runtime, and LiteRT with tflite-runtime as a fallback.
+
+`load_model(manifest_path)` loads a model package written by tools/modelkit/export.py and
+returns a `Model` whose `predict` takes raw feature rows.
+"""
 
 import importlib
 from importlib import metadata
 from typing import Any
+
+from edge.inference.manifest import ModelManifest, ModelRefused, Variant, load_manifest
+from edge.inference.model import Model, default_backend, load_model
+
+__all__ = [
+    "Model",
+    "ModelManifest",
+    "ModelRefused",
+    "RuntimeUnavailable",
+    "Variant",
+    "available_runtimes",
+    "default_backend",
+    "litert_interpreter_class",
+    "load_manifest",
+    "load_model",
+]
 
 
 class RuntimeUnavailable(Exception):

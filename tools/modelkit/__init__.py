@@ -1,0 +1,1 @@
+"""Turns small trained detectors into the model packages that the gateway's runtime loads."""

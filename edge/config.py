@@ -65,10 +65,12 @@ class SummarySettings:
 
 @dataclass(frozen=True)
 class HeartRateLimitSettings:
-    high_bpm: float = setting(120.0, doc="Heart rate above this raises a high heart-rate event.",
-                              check=in_range(30, 300))
-    low_bpm: float = setting(40.0, doc="Heart rate below this raises a low heart-rate event.",
-                             check=in_range(20, 200))
+    high_bpm: float = setting(
+        120.0, doc="Population default: heart rate above this is tachycardia, until the "
+        "clinician sets a limit or one is learned.", check=in_range(30, 300))
+    low_bpm: float = setting(
+        40.0, doc="Population default: heart rate below this is bradycardia, until the "
+        "clinician sets a limit or one is learned.", check=in_range(20, 200))
     hysteresis_bpm: float = setting(
         5.0, doc="How far back inside a limit heart rate must come before the event ends.",
         check=in_range(0, 50))
@@ -78,9 +80,61 @@ class HeartRateLimitSettings:
 
 
 @dataclass(frozen=True)
+class BaselineSettings:
+    enabled: bool = setting(True, doc="Learn each patient's own usual values (median and MAD "
+                            "per time of day) and set limits from them.")
+    history_days: int = setting(14, doc="Days of history each baseline is learned from.",
+                                check=in_range(1, 90))
+    min_days: int = setting(3, doc="Days of data before a baseline has an opinion.",
+                            check=in_range(1, 90))
+    utc_offset_h: float = setting(
+        0.0, doc="Local time of the patients' homes, in hours from UTC, for time-of-day "
+        "buckets.", check=in_range(-14, 14))
+    save_interval_s: float = setting(3600.0, doc="How often the learned baselines are saved.",
+                                     check=in_range(10, 86400))
+
+
+@dataclass(frozen=True)
+class DesaturationLimitSettings:
+    min_duration_s: float = setting(
+        10.0, doc="How long SpO2 must stay 3 % (or 4 %) below its baseline to count as a "
+        "desaturation.", check=in_range(1, 600))
+    odi_window_s: float = setting(
+        3600.0, doc="Window of the oxygen desaturation index (desaturations per hour).",
+        check=in_range(600, 86400))
+
+
+@dataclass(frozen=True)
 class DetectSettings:
     heart_rate: HeartRateLimitSettings = setting(
-        HeartRateLimitSettings(), doc="Heart-rate limits, set by the clinician.")
+        HeartRateLimitSettings(), doc="Heart-rate limits and how long a crossing must last.")
+    desaturation: DesaturationLimitSettings = setting(
+        DesaturationLimitSettings(), doc="Oxygen desaturations.")
+    baselines: BaselineSettings = setting(BaselineSettings(), doc="Personal baselines.")
+
+
+def _optional_limit(doc: str, low: float, high: float) -> Any:
+    return setting(None, doc=f"{doc} Unset: learned from the patient, or the default.",
+                   check=in_range(low, high))
+
+
+@dataclass(frozen=True)
+class ClinicianLimitSettings:
+    heart_rate_high_bpm: float | None = _optional_limit(
+        "Tachycardia above this heart rate.", 30, 300)
+    heart_rate_low_bpm: float | None = _optional_limit(
+        "Bradycardia below this heart rate.", 20, 200)
+    spo2_low_percent: float | None = _optional_limit("Hypoxaemia below this SpO2.", 50, 100)
+    temperature_high_celsius: float | None = _optional_limit(
+        "Fever at or above this body temperature.", 35, 43)
+    systolic_high_mmhg: float | None = _optional_limit(
+        "Hypertension at or above this systolic pressure.", 60, 260)
+    systolic_low_mmhg: float | None = _optional_limit(
+        "Hypotension below this systolic pressure.", 50, 200)
+    diastolic_high_mmhg: float | None = _optional_limit(
+        "Hypertension at or above this diastolic pressure.", 30, 180)
+    diastolic_low_mmhg: float | None = _optional_limit(
+        "Hypotension below this diastolic pressure.", 20, 150)
 
 
 @dataclass(frozen=True)
@@ -148,6 +202,9 @@ class DeviceSettings:
                       "A0:9E:1A:12:34:56"))
     profile: str = setting(
         "", doc="Device profile id (a file in the profiles folder), for `link = \"ble\"`.")
+    limits: ClinicianLimitSettings = setting(
+        ClinicianLimitSettings(), doc="Limits the clinician set for this patient; they "
+        "override learned and default limits.")
     simulation: SimulationSettings = setting(
         SimulationSettings(), doc="The simulated wearable's physiology.")
 
@@ -203,6 +260,22 @@ def _cross_checks(config: Config) -> list[str]:
         seen.add(device.id)
         if device.link == "ble":
             errors += _ble_device_errors(index, device, addresses)
+        errors += _limit_order_errors(index, device.limits)
+    return errors
+
+
+_LIMIT_PAIRS = (("heart_rate_low_bpm", "heart_rate_high_bpm"),
+                ("systolic_low_mmhg", "systolic_high_mmhg"),
+                ("diastolic_low_mmhg", "diastolic_high_mmhg"))
+
+
+def _limit_order_errors(index: int, limits: ClinicianLimitSettings) -> list[str]:
+    errors = []
+    for low_key, high_key in _LIMIT_PAIRS:
+        low, high = getattr(limits, low_key), getattr(limits, high_key)
+        if low is not None and high is not None and low >= high:
+            errors.append(f"devices[{index}].limits: {low_key} ({low}) must be below "
+                          f"{high_key} ({high})")
     return errors
 
 

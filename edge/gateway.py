@@ -10,14 +10,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from edge.baseline_file import load_baselines, save_baselines
 from edge.config import Config, DeviceSettings
+from edge.detect.baselines import BaselineStore
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.link.simulated import SimulatedLink
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
-from edge.pipeline import Pipeline
+from edge.pipeline import Pipeline, baseline_params
 from edge.profiles import profiles_for
 from edge.sim.heart_rate_strap import Episode, HeartRateStrap
 from edge.uplink.mqtt import MqttUplink
@@ -46,11 +48,22 @@ def simulated_link(device: DeviceSettings) -> SimulatedLink:
     return SimulatedLink(device.id, strap)
 
 
+def _baselines(config: Config) -> BaselineStore | None:
+    settings = config.detect.baselines
+    if not settings.enabled:
+        return None
+    return load_baselines(config.data_path / "baselines.json", baseline_params(config.detect),
+                          settings.utc_offset_h * 3600)
+
+
 class Gateway:
     def __init__(self, config: Config) -> None:
         self.counters = Counters()
         self.outbox = Outbox(config.data_path / "outbox.db")
-        self._pipeline = Pipeline(config, self.counters)
+        self._baselines = _baselines(config)
+        self._baselines_path = config.data_path / "baselines.json"
+        self._save_interval_s = config.detect.baselines.save_interval_s
+        self._pipeline = Pipeline(config, self.counters, self._baselines)
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
         self._links: list[Link] = [
             simulated_link(device) for device in config.devices if device.link == "simulated"]
@@ -65,6 +78,7 @@ class Gateway:
             for i, link in enumerate(self._links)
         ]
         workers.append(asyncio.create_task(_supervised("ticker", self._tick_forever)))
+        workers.append(asyncio.create_task(_supervised("baselines", self._save_forever)))
         uplink = asyncio.create_task(self._uplink.run())
         self._uplink.wake()
         try:
@@ -75,7 +89,21 @@ class Gateway:
             await asyncio.gather(*workers, uplink, return_exceptions=True)
 
     def close(self) -> None:
+        self._save_baselines()
         self.outbox.close()
+
+    async def _save_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._save_interval_s)
+            self._save_baselines()
+
+    def _save_baselines(self) -> None:
+        if self._baselines is None:
+            return
+        try:
+            save_baselines(self._baselines, self._baselines_path)
+        except OSError as error:
+            log.error("cannot save baselines to %s: %s", self._baselines_path, error.strerror)
 
     def _accept(self, notification: Notification) -> None:
         self._store(self._pipeline.handle(notification))

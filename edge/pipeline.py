@@ -3,12 +3,31 @@
 decode (edge.gatt) -> signals (edge.signals) -> detect (edge.detect) -> messages (edge.messages)
 """
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from edge.config import Config, DeviceSettings
-from edge.detect.threshold import HeartRateLimits, ThresholdDetector, ThresholdEvent
-from edge.gatt import DecodeError, HeartRateMeasurement, PmdDataFrame, decode
+from edge.config import Config, DetectSettings, DeviceSettings
+from edge.detect.baselines import DEFAULT_PARAMS, BaselineParams, BaselineStore, Vital
+from edge.detect.vitals import (
+    HEART_RATE,
+    ClinicianLimits,
+    DesaturationSettings,
+    VitalEvent,
+    VitalSignsMonitor,
+    VitalSpec,
+)
+from edge.gatt import (
+    BloodPressureMeasurement,
+    DecodeError,
+    HeartRateMeasurement,
+    PlxContinuousMeasurement,
+    PlxSpotCheckMeasurement,
+    PmdDataFrame,
+    TemperatureMeasurement,
+    decode,
+)
 from edge.gatt.polar_pmd import POLAR_EPOCH
 from edge.link.notification import Notification
 from edge.messages.payloads import (
@@ -21,39 +40,70 @@ from edge.metrics import Counters
 from edge.ratelimit import RateLimitedLog
 from edge.signals.gaps import FrameGapDetector
 from edge.signals.heart_rate import (
+    HeartRateSample,
     HeartRateSummarizer,
     HeartRateSummary,
     sample_from_measurement,
 )
+from edge.signals.vitals import (
+    PlxMeasurement,
+    final_temperature,
+    trusted_blood_pressure,
+    trusted_spo2,
+)
 
 log = logging.getLogger(__name__)
 
-# A heart-rate strap notifies once a second.
+# A heart-rate strap, like an oximeter, notifies once a second.
 _HEART_RATE_RATE_HZ = 1.0
 _ERROR_LOG_INTERVAL_S = 60.0
+
+
+def baseline_params(settings: DetectSettings) -> Mapping[Vital, BaselineParams]:
+    history = settings.baselines
+    return {vital: dataclasses.replace(params, history_days=history.history_days,
+                                       min_days=history.min_days)
+            for vital, params in DEFAULT_PARAMS.items()}
+
+
+def _vital_specs(settings: DetectSettings) -> Mapping[Vital, VitalSpec]:
+    limits = settings.heart_rate
+    high, low = HEART_RATE.rules
+    heart_rate = dataclasses.replace(
+        HEART_RATE, hysteresis=limits.hysteresis_bpm,
+        confirmation=dataclasses.replace(HEART_RATE.confirmation,
+                                         min_duration_s=limits.min_duration_s),
+        rules=(dataclasses.replace(high, default=limits.high_bpm),
+               dataclasses.replace(low, default=limits.low_bpm)))
+    return {"heart_rate": heart_rate}
 
 
 @dataclass(slots=True)
 class _DeviceChannel:
     settings: DeviceSettings
     summarizer: HeartRateSummarizer
-    detector: ThresholdDetector
+    vitals: VitalSignsMonitor
     frame_gaps: dict[str, FrameGapDetector] = field(default_factory=dict)
+    reports_spo2: bool = False
 
 
 class Pipeline:
-    def __init__(self, config: Config, counters: Counters) -> None:
+    def __init__(self, config: Config, counters: Counters,
+                 baselines: BaselineStore | None) -> None:
         self._gateway_id = config.gateway.id
         self._counters = counters
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
-        limits = config.detect.heart_rate
+        specs = _vital_specs(config.detect)
+        desaturation = DesaturationSettings(
+            min_duration_s=config.detect.desaturation.min_duration_s,
+            odi_window_s=config.detect.desaturation.odi_window_s)
         self._channels = {
             device.id: _DeviceChannel(
                 device,
                 HeartRateSummarizer(device.id, config.summary.period_s, _HEART_RATE_RATE_HZ),
-                ThresholdDetector(device.id, HeartRateLimits(
-                    limits.high_bpm, limits.low_bpm, limits.hysteresis_bpm,
-                    limits.min_duration_s)),
+                VitalSignsMonitor(device.id, device.patient, baselines,
+                                  ClinicianLimits(**dataclasses.asdict(device.limits)),
+                                  specs, desaturation),
             )
             for device in config.devices
         }
@@ -72,18 +122,45 @@ class Pipeline:
                                  f"device {notification.device_id}: bad packet "
                                  f"{notification.payload.hex() or '(empty)'}: {error}")
             return []
-        if isinstance(value, HeartRateMeasurement):
-            return self._heart_rate(channel, notification, value)
-        if isinstance(value, PmdDataFrame):
-            return self._frame(channel, notification, value)
+        at = notification.received_at
+        match value:
+            case HeartRateMeasurement():
+                sample = sample_from_measurement(notification.device_id, at, value)
+                return self._heart_rate(channel, sample)
+            case PmdDataFrame():
+                return self._frame(channel, notification, value)
+            case PlxContinuousMeasurement() | PlxSpotCheckMeasurement():
+                return self._oximetry(channel, at, value)
+            case TemperatureMeasurement():
+                celsius = final_temperature(value)
+                events = [] if celsius is None else channel.vitals.temperature(at, celsius)
+                return self._messages(channel, [], events, at)
+            case BloodPressureMeasurement():
+                reading = trusted_blood_pressure(value)
+                events = [] if reading is None else channel.vitals.blood_pressure(
+                    at, reading.systolic_mmhg, reading.diastolic_mmhg)
+                return self._messages(channel, [], events, at)
         return []
 
-    def _heart_rate(self, channel: _DeviceChannel, notification: Notification,
-                    value: HeartRateMeasurement) -> list[OutgoingMessage]:
-        sample = sample_from_measurement(notification.device_id, notification.received_at, value)
+    def _heart_rate(self, channel: _DeviceChannel,
+                    sample: HeartRateSample) -> list[OutgoingMessage]:
         summaries = channel.summarizer.add(sample)
-        events = channel.detector.update(sample.at, sample.bpm) if sample.in_contact else []
-        return self._messages(channel, summaries, events, notification.received_at)
+        events = channel.vitals.heart_rate(sample.at, sample.bpm) if sample.in_contact else []
+        return self._messages(channel, summaries, events, sample.at)
+
+    def _oximetry(self, channel: _DeviceChannel, at: float,
+                  measurement: PlxMeasurement) -> list[OutgoingMessage]:
+        """SpO2 feeds the oxygen events; the oximeter's pulse rate counts as heart rate."""
+        spo2 = trusted_spo2(measurement)
+        if spo2 is None:
+            return []
+        channel.reports_spo2 = True
+        events = channel.vitals.spo2(at, spo2)
+        pulse = measurement.pulse_rate_bpm
+        if pulse is None:
+            return self._messages(channel, [], events, at)
+        sample = HeartRateSample(channel.settings.id, at, round(pulse), (), True)
+        return self._heart_rate(channel, sample) + self._messages(channel, [], events, at)
 
     def _frame(self, channel: _DeviceChannel, notification: Notification,
                frame: PmdDataFrame) -> list[OutgoingMessage]:
@@ -108,10 +185,13 @@ class Pipeline:
         return out
 
     def _messages(self, channel: _DeviceChannel, summaries: list[HeartRateSummary],
-                  events: list[ThresholdEvent], now: float) -> list[OutgoingMessage]:
+                  events: list[VitalEvent], now: float) -> list[OutgoingMessage]:
         patient = channel.settings.patient
         self._counters.summaries += len(summaries)
         self._counters.events += len(events)
-        return [summary_message(self._gateway_id, patient, s, now) for s in summaries] + [
-            event_message(self._gateway_id, patient, e, now) for e in events
-        ]
+        return [
+            summary_message(self._gateway_id, patient, summary, now,
+                            channel.vitals.oxygen_desaturation_index(summary.end)
+                            if channel.reports_spo2 else None)
+            for summary in summaries
+        ] + [event_message(self._gateway_id, patient, event, now) for event in events]

@@ -8,6 +8,7 @@ reference documentation, so the two cannot drift apart.
 import dataclasses
 import re
 import tomllib
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
@@ -105,6 +106,10 @@ def _build(cls: type[T], table: Any, path: str, errors: list[str]) -> T | None:
 
 def _convert(hint: Any, value: Any, key: str, errors: list[str]) -> Any:
     origin = typing.get_origin(hint)
+    if origin is types.UnionType:
+        # `T | None`: TOML has no null, so a key that is present always holds a T.
+        (present,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
+        return _convert(present, value, key, errors)
     if dataclasses.is_dataclass(hint):
         return _build(typing.cast(type, hint), value, key, errors)
     if origin is list:
@@ -170,6 +175,8 @@ def describe_settings(cls: type, prefix: str = "") -> Iterator[tuple[str, str, s
 
 
 def _toml_value(value: Any) -> str:
+    if value is None:
+        return "unset"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

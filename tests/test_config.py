@@ -72,6 +72,22 @@ def test_duplicate_devices_and_overlapping_limits_are_errors() -> None:
     assert errors[1] == "devices[1].id: 'a' is used by an earlier device"
 
 
+def test_clinician_limits_are_optional_numbers_checked_for_order() -> None:
+    device = {"id": "a", "patient": "p"}
+    config = parse_config({"gateway": {"id": "gw"}, "devices": [
+        device | {"limits": {"heart_rate_high_bpm": 110, "spo2_low_percent": 88.5}}]})
+    limits = config.devices[0].limits
+    assert (limits.heart_rate_high_bpm, limits.spo2_low_percent) == (110.0, 88.5)
+    assert limits.heart_rate_low_bpm is None
+    assert errors_of({"gateway": {"id": "gw"}, "devices": [
+        device | {"limits": {"systolic_low_mmhg": 150, "systolic_high_mmhg": 140}}]}) == [
+        "devices[0].limits: systolic_low_mmhg (150.0) must be below systolic_high_mmhg (140.0)"]
+    assert errors_of({"gateway": {"id": "gw"}, "devices": [
+        device | {"limits": {"spo2_low_percent": "90", "fever_celsius": 38}}]}) == [
+        "devices[0].limits.spo2_low_percent: must be a number, got string '90'",
+        "devices[0].limits.fever_celsius: unknown key"]
+
+
 def test_booleans_are_not_numbers() -> None:
     assert errors_of({"gateway": {"id": "gw"}, "uplink": {"port": True}}) == [
         "uplink.port: must be an integer, got boolean True"]

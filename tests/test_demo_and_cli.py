@@ -19,7 +19,8 @@ def test_demo_shows_summaries_and_an_event_then_its_counts() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(" summary  strap-01 " in line for line in lines), result.stdout
-    assert any("heart rate above 120 bpm started" in line for line in lines), result.stdout
+    assert any("tachycardia started: heart rate 150 beats/min" in line for line in lines), \
+        result.stdout
     assert any("gateway demo-gateway is online" in line for line in lines)
     counts = lines[-1]
     assert counts.startswith("published ") and ", pending 0 " in counts, counts

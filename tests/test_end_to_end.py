@@ -52,7 +52,7 @@ def test_summaries_events_and_status_arrive_valid_against_their_schemas(
         assert gateway.stop() == 0
     started, ended = subscriber.of_schema("edge.event")[:2]
     assert (started["event_type"], started["phase"], ended["phase"]) == (
-        "heart_rate_high", "started", "ended")
+        "tachycardia", "started", "ended")
     for topic, payload in subscriber.messages:
         kind = payload["schema"].removeprefix("edge.")
         errors = [e.message for e in validators[kind].iter_errors(payload)]

@@ -1,21 +1,14 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.detect.threshold import (
-    Confirmation,
-    Crossing,
-    HeartRateLimits,
-    Limit,
-    LimitWatch,
-    ThresholdDetector,
-    ThresholdEvent,
-)
-
-LIMITS = HeartRateLimits(high_bpm=120, low_bpm=40, hysteresis_bpm=5, min_duration_s=10)
+from edge.detect.threshold import Confirmation, Crossing, Limit, LimitWatch
+from edge.detect.vitals import HEART_RATE, VitalDetector, VitalEvent
 
 
-def run(series: list[tuple[float, float]]) -> list[ThresholdEvent]:
-    detector = ThresholdDetector("strap-01", LIMITS)
+def run(series: list[tuple[float, float]]) -> list[VitalEvent]:
+    """Heart rate against the population defaults: above 120 or below 40 bpm for 10 s, with
+    5 bpm of hysteresis."""
+    detector = VitalDetector("strap-01", HEART_RATE, baseline=None)
     events = []
     for at, bpm in series:
         events += detector.update(at, bpm)
@@ -29,9 +22,9 @@ def steady(start: int, stop: int, bpm: float) -> list[tuple[float, float]]:
 def test_high_heart_rate_for_the_minimum_duration_starts_and_ends_an_event() -> None:
     events = run(steady(0, 5, 80) + steady(5, 30, 140) + steady(30, 50, 80))
     started, ended = events
-    assert (started.kind, started.phase) == ("heart_rate_high", "started")
+    assert (started.code, started.phase) == ("tachycardia", "started")
     assert started.onset_at == 5 and started.at == 15
-    assert started.extreme_bpm == 140 and started.limit_bpm == 120
+    assert started.value == 140 and started.limit == 120
     assert (ended.phase, ended.onset_at, ended.at) == ("ended", 5, 30)
 
 
@@ -57,13 +50,13 @@ def test_recovery_interrupted_by_another_crossing_keeps_the_event_open() -> None
     assert [e.phase for e in events] == ["started", "ended"]
     ended = events[1]
     assert ended.at == 25
-    assert ended.extreme_bpm == 150
+    assert ended.value == 150
 
 
 def test_low_heart_rate_event() -> None:
     events = run(steady(0, 20, 35) + steady(20, 40, 60))
-    assert [(e.kind, e.phase, e.extreme_bpm) for e in events] == [
-        ("heart_rate_low", "started", 35), ("heart_rate_low", "ended", 35)]
+    assert [(e.code, e.phase, e.value) for e in events] == [
+        ("bradycardia", "started", 35), ("bradycardia", "ended", 35)]
 
 
 # LimitWatch, the state machine under every limit

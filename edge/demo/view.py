@@ -27,11 +27,11 @@ def _summary(payload: dict[str, Any]) -> str:
 
 
 def _event(payload: dict[str, Any]) -> str:
-    direction = "above" if payload["event_type"] == "heart_rate_high" else "below"
-    limit = payload["limit"]["value"]
-    extreme = payload["extreme"]["value"]
-    return (f"heart rate {direction} {limit:.0f} bpm {payload['phase']} "
-            f"(extreme {extreme:.0f} bpm)  [seq {payload.get('seq')}]")
+    limit, extreme = payload["limit"], payload["extreme"]
+    vital = payload["vital"].replace("_", " ")
+    return (f"{payload['event_type'].replace('_', ' ')} {payload['phase']}: {vital} "
+            f"{extreme['value']:g} {extreme['unit']} (limit {limit['value']:g}, "
+            f"{payload['limit_source']})  [seq {payload.get('seq')}]")
 
 
 def _status(payload: dict[str, Any]) -> str:

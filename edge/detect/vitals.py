@@ -323,9 +323,9 @@ def _limits_set(**limits: float | None) -> dict[str, float]:
 
 class VitalSignsMonitor:
     """Every vital sign one device reports for its patient; baselines are learned into, and
-    read from, `store`."""
+    read from, `store` (None: population defaults and the clinician's limits only)."""
 
-    def __init__(self, device_id: str, patient: str, store: BaselineStore,
+    def __init__(self, device_id: str, patient: str, store: BaselineStore | None,
                  limits: ClinicianLimits | None = None,
                  specs: Mapping[Vital, VitalSpec] | None = None,
                  desaturation: DesaturationSettings | None = None) -> None:
@@ -333,8 +333,8 @@ class VitalSignsMonitor:
         spec = {**_SPECS, **(specs or {})}
 
         def detector(vital: Vital, clinician: dict[str, float]) -> VitalDetector:
-            return VitalDetector(device_id, spec[vital], store.baseline(patient, vital),
-                                 clinician)
+            baseline = None if store is None else store.baseline(patient, vital)
+            return VitalDetector(device_id, spec[vital], baseline, clinician)
 
         self._heart_rate = detector("heart_rate", _limits_set(
             tachycardia=limits.heart_rate_high_bpm, bradycardia=limits.heart_rate_low_bpm))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.detect.threshold import ThresholdEvent
+from edge.detect.vitals import OxygenDesaturationIndex, VitalEvent
 from edge.signals.gaps import StreamGap
 from edge.signals.heart_rate import HeartRateSummary
 
@@ -16,6 +16,7 @@ SCHEMA_VERSION = 1
 TOPIC_ROOT = "edge/v1"
 BPM = "beats/min"
 MS = "ms"
+PER_HOUR = "/h"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ def _measure(value: float | None, unit: str, digits: int = 1) -> dict[str, Any]:
 
 
 def summary_message(
-    gateway_id: str, patient: str, summary: HeartRateSummary, now: float
+    gateway_id: str, patient: str, summary: HeartRateSummary, now: float,
+    desaturation_index: OxygenDesaturationIndex | None = None,
 ) -> OutgoingMessage:
     payload = _envelope("summary", gateway_id, now) | {
         "device_id": summary.device_id,
@@ -68,6 +70,8 @@ def summary_message(
         "rr_interval_count": summary.rr_count,
         "rmssd": _measure(summary.rmssd_ms, MS),
     }
+    if desaturation_index is not None:
+        payload["oxygen_desaturation_index"] = _odi(desaturation_index)
     return OutgoingMessage(
         stream=f"summary/{summary.device_id}",
         topic=f"{TOPIC_ROOT}/{gateway_id}/summary/{summary.device_id}",
@@ -75,18 +79,33 @@ def summary_message(
     )
 
 
+def _odi(index: OxygenDesaturationIndex) -> dict[str, Any]:
+    return {
+        "window_start": utc_iso(index.window_start),
+        "window_end": utc_iso(index.window_end),
+        "monitored": _measure(index.monitored_s, "s", 0),
+        "desaturations_3pct": index.desaturations_3pct,
+        "desaturations_4pct": index.desaturations_4pct,
+        "odi3": _measure(index.odi3_per_hour, PER_HOUR),
+        "odi4": _measure(index.odi4_per_hour, PER_HOUR),
+    }
+
+
 def event_message(
-    gateway_id: str, patient: str, event: ThresholdEvent, now: float
+    gateway_id: str, patient: str, event: VitalEvent, now: float
 ) -> OutgoingMessage:
     payload = _envelope("event", gateway_id, now) | {
         "device_id": event.device_id,
         "patient_id": patient,
-        "event_type": event.kind,
+        "event_type": event.code,
+        "vital": event.vital,
         "phase": event.phase,
         "onset_at": utc_iso(event.onset_at),
         "at": utc_iso(event.at),
-        "limit": _measure(event.limit_bpm, BPM),
-        "extreme": _measure(event.extreme_bpm, BPM),
+        "limit": _measure(event.limit, event.unit),
+        "limit_source": event.limit_source,
+        "baseline": None if event.baseline is None else _measure(event.baseline, event.unit),
+        "extreme": _measure(event.value, event.unit),
     }
     return OutgoingMessage(
         stream=f"event/{event.device_id}",

@@ -1,0 +1,1 @@
+"""Recorded physiological data on disk: reading PhysioNet WFDB records and their annotations."""

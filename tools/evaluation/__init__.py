@@ -1,0 +1,1 @@
+"""Offline evaluation of the gateway's detectors on recorded data."""

@@ -13,8 +13,9 @@ from typing import Any
 from edge import __version__
 from edge.config import Config, load_config
 from edge.demo.broker import BrokerError
-from edge.inference import RuntimeUnavailable
+from edge.inference import ModelRefused, RuntimeUnavailable
 from edge.outbox.store import OutboxError
+from edge.shipped import shipped_dir
 from edge.typed_toml import ConfigError, describe_settings
 
 EXIT_OK = 0
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (BrokerError, OutboxError, RuntimeUnavailable) as error:
+    except (BrokerError, OutboxError, RuntimeUnavailable, ModelRefused) as error:
         print(f"edge: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -81,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     scan.set_defaults(command=_scan)
 
     bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
-    bench.add_argument("suite", choices=["decode"])
+    bench.add_argument("suite", choices=["decode", "inference"])
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--models", type=Path, metavar="DIR",
+                       help="models to time (default: the ones that ship)")
     bench.set_defaults(command=_bench)
 
     runtimes = commands.add_parser("runtimes", help="list the installed model runtimes")
@@ -187,9 +190,14 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from edge.bench.decode import run_decode_benchmark
+    if args.suite == "decode":
+        from edge.bench.decode import run_decode_benchmark
 
-    result = run_decode_benchmark()
+        result = run_decode_benchmark()
+    else:
+        from edge.bench.inference import run_inference_benchmark
+
+        result = run_inference_benchmark(args.models or shipped_dir("models"))
     print(json.dumps(result, indent=None if args.json else 2))
     return EXIT_OK
 

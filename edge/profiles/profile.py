@@ -1,5 +1,4 @@
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +7,7 @@ from typing import Any, Literal
 from edge.config import Config
 from edge.gatt import DECODERS
 from edge.gatt.uuids import normalize_uuid
+from edge.shipped import shipped_dir
 from edge.typed_toml import ConfigError, build, in_range, matches, non_empty, read_toml, setting
 
 ANY_MANUFACTURER = -1
@@ -164,10 +164,7 @@ def load_profiles(folder: Path) -> dict[str, DeviceProfile]:
 
 
 def default_profiles_dir() -> Path:
-    """The repository's `device_profiles/` when running from a checkout, else the copy
-    installed under `<prefix>/share/edge/device_profiles`."""
-    checkout = Path(__file__).resolve().parents[2] / "device_profiles"
-    return checkout if checkout.is_dir() else Path(sys.prefix) / "share/edge/device_profiles"
+    return shipped_dir("device_profiles")
 
 
 

@@ -105,12 +105,32 @@ class DesaturationLimitSettings:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    dir: str = setting("", doc="Folder of model packages (empty: the models that ship). "
+                       "Relative paths are relative to the config file.")
+    af: str = setting(
+        "af_rr", doc="Atrial fibrillation model from RR intervals: a package (a folder with "
+        "`manifest.json`) in the models folder; empty: the rule-based detector.")
+    pvc: str = setting(
+        "pvc_beat", doc="Ectopic (PVC) beat model from ECG beats; empty: the rule-based "
+        "classifier.")
+    backend: Literal["auto", "onnx", "litert"] = setting(
+        "auto", doc="Model runtime: `litert` (LiteRT, or tflite-runtime where only it exists), "
+        "`onnx` (ONNX Runtime), or `auto` for LiteRT when installed, else ONNX Runtime.")
+    precision: Literal["int8", "float"] = setting(
+        "int8", doc="Which variant of each model to run.")
+
+
+@dataclass(frozen=True)
 class DetectSettings:
     heart_rate: HeartRateLimitSettings = setting(
         HeartRateLimitSettings(), doc="Heart-rate limits and how long a crossing must last.")
     desaturation: DesaturationLimitSettings = setting(
         DesaturationLimitSettings(), doc="Oxygen desaturations.")
     baselines: BaselineSettings = setting(BaselineSettings(), doc="Personal baselines.")
+    models: ModelSettings = setting(
+        ModelSettings(), doc="Detector models; a model that is missing, corrupt or fails its "
+        "check is refused, and the rule-based detector takes its place.")
 
 
 def _optional_limit(doc: str, low: float, high: float) -> Any:
@@ -224,6 +244,11 @@ class Config:
     @property
     def data_path(self) -> Path:
         return self.base_dir / self.gateway.data_dir
+
+    @property
+    def models_path(self) -> Path | None:
+        """The configured models folder, or None for the ones that ship."""
+        return self.base_dir / self.detect.models.dir if self.detect.models.dir else None
 
     @property
     def profiles_path(self) -> Path | None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from edge.config import Config, DetectSettings, DeviceSettings
+from edge.detect.af import AfDetector, AfEvent, WindowClassifier
 from edge.detect.baselines import DEFAULT_PARAMS, BaselineParams, BaselineStore, Vital
 from edge.detect.vitals import (
     HEART_RATE,
@@ -34,10 +35,12 @@ from edge.messages.payloads import (
     OutgoingMessage,
     event_message,
     gap_message,
+    rhythm_event_message,
     summary_message,
 )
 from edge.metrics import Counters
 from edge.ratelimit import RateLimitedLog
+from edge.signals.beat_clock import BeatClock
 from edge.signals.gaps import FrameGapDetector
 from edge.signals.heart_rate import (
     HeartRateSample,
@@ -78,19 +81,38 @@ def _vital_specs(settings: DetectSettings) -> Mapping[Vital, VitalSpec]:
     return {"heart_rate": heart_rate}
 
 
+@dataclass(frozen=True, slots=True)
+class DetectorModels:
+    """Loaded models, each None where the rule-based detector stands in."""
+
+    af: WindowClassifier | None = None
+    pvc: WindowClassifier | None = None
+
+
+def _detector_name(model: WindowClassifier | None) -> dict[str, str]:
+    name, version = getattr(model, "name", None), getattr(model, "version", None)
+    if name is None or version is None:
+        return {"name": "rules"}
+    return {"name": str(name), "version": str(version)}
+
+
 @dataclass(slots=True)
 class _DeviceChannel:
     settings: DeviceSettings
     summarizer: HeartRateSummarizer
     vitals: VitalSignsMonitor
+    rhythm: AfDetector
+    beat_clock: BeatClock = field(default_factory=BeatClock)
     frame_gaps: dict[str, FrameGapDetector] = field(default_factory=dict)
     reports_spo2: bool = False
 
 
 class Pipeline:
-    def __init__(self, config: Config, counters: Counters,
-                 baselines: BaselineStore | None) -> None:
+    def __init__(self, config: Config, counters: Counters, baselines: BaselineStore | None,
+                 models: DetectorModels | None = None) -> None:
+        models = models or DetectorModels()
         self._gateway_id = config.gateway.id
+        self._af_detector = _detector_name(models.af)
         self._counters = counters
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         specs = _vital_specs(config.detect)
@@ -104,6 +126,7 @@ class Pipeline:
                 VitalSignsMonitor(device.id, device.patient, baselines,
                                   ClinicianLimits(**dataclasses.asdict(device.limits)),
                                   specs, desaturation),
+                AfDetector(models.af),
             )
             for device in config.devices
         }
@@ -145,8 +168,23 @@ class Pipeline:
     def _heart_rate(self, channel: _DeviceChannel,
                     sample: HeartRateSample) -> list[OutgoingMessage]:
         summaries = channel.summarizer.add(sample)
-        events = channel.vitals.heart_rate(sample.at, sample.bpm) if sample.in_contact else []
-        return self._messages(channel, summaries, events, sample.at)
+        if not sample.in_contact:
+            return self._messages(channel, summaries, [], sample.at)
+        events = channel.vitals.heart_rate(sample.at, sample.bpm)
+        return self._messages(channel, summaries, events, sample.at) + self._rhythm(
+            channel, sample)
+
+    def _rhythm(self, channel: _DeviceChannel,
+                sample: HeartRateSample) -> list[OutgoingMessage]:
+        rr_s = [rr_ms / 1000 for rr_ms in sample.rr_ms]
+        events: list[AfEvent] = []
+        for beat_at, rr in channel.beat_clock.beats(sample.at, rr_s):
+            events += channel.rhythm.push(beat_at, rr)
+        self._counters.events += len(events)
+        return [rhythm_event_message(self._gateway_id, channel.settings.patient,
+                                     channel.settings.id, event, "rr", self._af_detector,
+                                     sample.at)
+                for event in events]
 
     def _oximetry(self, channel: _DeviceChannel, at: float,
                   measurement: PlxMeasurement) -> list[OutgoingMessage]:

@@ -1,8 +1,10 @@
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -208,3 +210,47 @@ def test_a_cuff_reading_taken_while_moving_is_not_used_and_the_clinicians_limit_
     assert high.payload["event_type"] == "hypertension"
     assert high.payload["limit"] == {"value": 150.0, "unit": "mm[Hg]"}
     assert high.payload["limit_source"] == "clinician"
+
+
+def strap_packets(rr_s: list[float], start: float = 1000.0) -> list[Notification]:
+    """A strap's notifications: one a second, each with the RR intervals of the beats since
+    the previous one, in 1/1024 s."""
+    packets: list[Notification] = []
+    pending: list[int] = []
+    beat_at, second = start, start + 1
+    for rr in rr_s:
+        beat_at += rr
+        while beat_at > second:
+            packets.append(packet(second, pending))
+            pending, second = [], second + 1
+        pending.append(round(rr * 1024))
+    return packets
+
+
+def packet(at: float, rr_units: list[int]) -> Notification:
+    bpm = round(60 * 1024 * len(rr_units) / sum(rr_units)) if rr_units else 70
+    measurement = HeartRateMeasurement(bpm, True, None, tuple(rr_units))
+    return Notification("strap-01", HRM, measurement.to_bytes(), at)
+
+
+def rhythm_events(rr_s: list[float]) -> list[dict[str, Any]]:
+    pipeline = Pipeline(CONFIG, Counters(), None)
+    out = [m for notification in strap_packets(rr_s) for m in pipeline.handle(notification)]
+    return [m.payload for m in out if m.payload.get("event_type") == "atrial_fibrillation"]
+
+
+def test_irregular_rr_from_a_strap_becomes_an_af_episode_and_sinus_rhythm_does_not(
+        tmp_path: Path, validators: dict[str, Draft202012Validator]) -> None:
+    rng = np.random.default_rng(7)
+    sinus = list(0.85 + 0.03 * np.sin(np.arange(300) / 3))
+    fibrillation = list(rng.uniform(0.4, 1.1, 200))
+    assert rhythm_events(sinus) == []
+    events = rhythm_events(sinus[:100] + fibrillation + sinus[:150])
+    assert {(e["source"], e["detector"]["name"]) for e in events} == {("rr", "rules")}
+    assert [e["phase"] for e in events][::len(events) - 1] == ["started", "ended"]
+    af_from, af_until = 1000.0 + sum(sinus[:100]), 1000.0 + sum(sinus[:100] + fibrillation)
+    for event in events:
+        onset = datetime.fromisoformat(event["onset_at"]).timestamp()
+        assert af_from - 30 < onset < af_until, "an episode began outside the fibrillation"
+        assert 0 < event["burden"]["value"] < 1
+        assert_valid(validators, event | {"seq": 1})

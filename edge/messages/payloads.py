@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.detect.af import AfEvent
 from edge.detect.vitals import OxygenDesaturationIndex, VitalEvent
 from edge.signals.gaps import StreamGap
 from edge.signals.heart_rate import HeartRateSummary
@@ -107,9 +108,33 @@ def event_message(
         "baseline": None if event.baseline is None else _measure(event.baseline, event.unit),
         "extreme": _measure(event.value, event.unit),
     }
+    return _device_event(gateway_id, event.device_id, payload)
+
+
+def rhythm_event_message(
+    gateway_id: str, patient: str, device_id: str, event: AfEvent, source: str,
+    detector: dict[str, str], now: float,
+) -> OutgoingMessage:
+    """An atrial fibrillation episode found from RR intervals (`source` "rr") or ECG ("ecg")."""
+    payload = _envelope("event", gateway_id, now) | {
+        "device_id": device_id,
+        "patient_id": patient,
+        "event_type": "atrial_fibrillation",
+        "phase": event.phase,
+        "onset_at": utc_iso(event.onset_s),
+        "at": utc_iso(event.at_s),
+        "offset_at": None if event.offset_s is None else utc_iso(event.offset_s),
+        "burden": _measure(event.burden, "1", 3),
+        "source": source,
+        "detector": detector,
+    }
+    return _device_event(gateway_id, device_id, payload)
+
+
+def _device_event(gateway_id: str, device_id: str, payload: dict[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(
-        stream=f"event/{event.device_id}",
-        topic=f"{TOPIC_ROOT}/{gateway_id}/event/{event.device_id}",
+        stream=f"event/{device_id}",
+        topic=f"{TOPIC_ROOT}/{gateway_id}/event/{device_id}",
         payload=payload,
     )
 

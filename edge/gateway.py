@@ -23,6 +23,7 @@ from edge.metrics import Counters
 from edge.outbox.store import Outbox
 from edge.pipeline import DetectorModels, Pipeline, baseline_params
 from edge.profiles import profiles_for
+from edge.ratelimit import RateLimitedLog
 from edge.shipped import shipped_dir
 from edge.sim.heart_rate_strap import Episode, HeartRateStrap
 from edge.uplink.mqtt import MqttUplink
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 _TICK_S = 1.0
 _RESTART_DELAY_S = 5.0
+_ERROR_LOG_INTERVAL_S = 60.0
 
 
 class Link(Protocol):
@@ -85,6 +87,7 @@ def _model(folder: Path, package: str, settings: ModelSettings) -> Model | None:
 class Gateway:
     def __init__(self, config: Config) -> None:
         self.counters = Counters()
+        self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         self.outbox = Outbox(config.data_path / "outbox.db")
         self._baselines = _baselines(config)
         self._baselines_path = config.data_path / "baselines.json"
@@ -133,7 +136,15 @@ class Gateway:
             log.error("cannot save baselines to %s: %s", self._baselines_path, error.strerror)
 
     def _accept(self, notification: Notification) -> None:
-        self._store(self._pipeline.handle(notification))
+        try:
+            messages = self._pipeline.handle(notification)
+        except Exception as error:  # a bug on one packet must not stop the device's stream
+            self.counters.pipeline_errors += 1
+            self._errors.warning(notification.device_id, time.time(),
+                                 f"device {notification.device_id}: packet not processed: "
+                                 f"{type(error).__name__}: {error}")
+            return
+        self._store(messages)
 
     async def _tick_forever(self) -> None:
         while True:

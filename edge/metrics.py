@@ -7,6 +7,8 @@ class Counters:
 
     notifications: int = 0
     decode_errors: int = 0
+    # Packets that decoded but could not be processed: a bug, logged and counted, never fatal.
+    pipeline_errors: int = 0
     unknown_devices: int = 0
     summaries: int = 0
     events: int = 0

@@ -22,6 +22,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70
+# The recordings beside a checkout of the repository, as the project lays them out.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 log = logging.getLogger("edge")
 
@@ -73,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="read 'UUID HEX' lines from standard input, one JSON line each")
     decode.set_defaults(command=_decode)
 
+    analyze = commands.add_parser(
+        "analyze", help="run the gateway's streaming ECG analysis on WFDB recordings")
+    analyze.add_argument("records", nargs="+", type=Path, metavar="RECORD.hea")
+    analyze.add_argument("--json", action="store_true",
+                         help="one JSON object per record and line")
+    analyze.add_argument("--no-verify", action="store_true",
+                         help="read records whose header disagrees with the signal's first "
+                         "sample or checksum")
+    analyze.add_argument("--models", type=Path, metavar="DIR",
+                         help="model packages (default: the ones that ship)")
+    analyze.add_argument("--backend", choices=["auto", "onnx", "litert"], default="auto",
+                         help="model runtime (default: LiteRT when installed)")
+    analyze.set_defaults(command=_analyze)
+
     scan = commands.add_parser("scan", help="list nearby Bluetooth LE devices and their profile")
     scan.add_argument("--seconds", type=float, default=10.0, metavar="N",
                       help="how long to listen (default 10)")
@@ -82,10 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     scan.set_defaults(command=_scan)
 
     bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
-    bench.add_argument("suite", choices=["decode", "inference"])
+    bench.add_argument("suite", choices=["decode", "inference", "analyze"])
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--models", type=Path, metavar="DIR",
                        help="models to time (default: the ones that ship)")
+    bench.add_argument("--data", type=Path, metavar="DIR", default=DEFAULT_DATA_DIR,
+                       help="recordings, with mitdb/ in it (default: ../shared/data)")
     bench.set_defaults(command=_bench)
 
     runtimes = commands.add_parser("runtimes", help="list the installed model runtimes")
@@ -165,6 +183,21 @@ def decode_line(line: str) -> dict[str, Any]:
         return {"error": str(error)}
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from edge.analyze import analyze_file, describe
+    from edge.config import ModelSettings
+    from edge.detector_models import load_detector_models
+
+    settings = ModelSettings(backend=args.backend)
+    models = load_detector_models(settings, args.models or shipped_dir("models")).analysis()
+    failed = False
+    for header in args.records:
+        report = analyze_file(header, models, verify=not args.no_verify)
+        failed |= "error" in report
+        print(json.dumps(report) if args.json else describe(report), flush=True)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
 def _scan(args: argparse.Namespace) -> int:
     from edge.link.ble.scan import run_scan
     from edge.profiles import default_profiles_dir, load_profiles
@@ -190,14 +223,22 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    models_dir = args.models or shipped_dir("models")
     if args.suite == "decode":
         from edge.bench.decode import run_decode_benchmark
 
         result = run_decode_benchmark()
-    else:
+    elif args.suite == "inference":
         from edge.bench.inference import run_inference_benchmark
 
-        result = run_inference_benchmark(args.models or shipped_dir("models"))
+        result = run_inference_benchmark(models_dir)
+    else:
+        from edge.bench.analyze import run_analyze_benchmark
+        from edge.config import ModelSettings
+        from edge.detector_models import load_detector_models
+
+        models = load_detector_models(ModelSettings(), models_dir)
+        result = run_analyze_benchmark(args.data, models)
     print(json.dumps(result, indent=None if args.json else 2))
     return EXIT_OK
 

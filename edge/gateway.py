@@ -8,20 +8,19 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Protocol
 
 from edge.baseline_file import load_baselines, save_baselines
-from edge.config import Config, DeviceSettings, ModelSettings
+from edge.config import Config, DeviceSettings
 from edge.detect.baselines import BaselineStore
-from edge.inference import Model, ModelRefused, RuntimeUnavailable, load_model
+from edge.detector_models import load_detector_models
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.link.simulated import SimulatedLink
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
-from edge.pipeline import DetectorModels, Pipeline, baseline_params
+from edge.pipeline import Pipeline, baseline_params
 from edge.profiles import profiles_for
 from edge.ratelimit import RateLimitedLog
 from edge.shipped import shipped_dir
@@ -61,29 +60,6 @@ def _baselines(config: Config) -> BaselineStore | None:
                           settings.utc_offset_h * 3600)
 
 
-def load_detector_models(config: Config) -> DetectorModels:
-    folder = config.models_path or shipped_dir("models")
-    settings = config.detect.models
-    return DetectorModels(af=_model(folder, settings.af, settings),
-                          pvc=_model(folder, settings.pvc, settings))
-
-
-def _model(folder: Path, package: str, settings: ModelSettings) -> Model | None:
-    """The model, or None when none is configured or it is refused: the gateway then carries
-    on with its rule-based detector."""
-    if not package:
-        return None
-    backend = None if settings.backend == "auto" else settings.backend
-    try:
-        model = load_model(folder / package / "manifest.json", backend, settings.precision)
-    except (ModelRefused, RuntimeUnavailable) as error:
-        log.error("model refused, using rule-based detection instead: %s", error)
-        return None
-    log.info("model %s %s loaded (%s, %s)", model.name, model.version, model.backend,
-             model.precision)
-    return model
-
-
 class Gateway:
     def __init__(self, config: Config) -> None:
         self.counters = Counters()
@@ -92,8 +68,9 @@ class Gateway:
         self._baselines = _baselines(config)
         self._baselines_path = config.data_path / "baselines.json"
         self._save_interval_s = config.detect.baselines.save_interval_s
-        self._pipeline = Pipeline(config, self.counters, self._baselines,
-                                  load_detector_models(config))
+        models = load_detector_models(config.detect.models,
+                                      config.models_path or shipped_dir("models"))
+        self._pipeline = Pipeline(config, self.counters, self._baselines, models)
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
         self._links: list[Link] = [
             simulated_link(device) for device in config.devices if device.link == "simulated"]

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from edge.config import Config, DetectSettings, DeviceSettings
-from edge.detect.af import AfDetector, AfEvent, WindowClassifier
+from edge.detect.af import AfDetector, AfEvent
 from edge.detect.baselines import DEFAULT_PARAMS, BaselineParams, BaselineStore, Vital
+from edge.detect.rhythm import EcgRhythm, EctopyCount, af_detector
 from edge.detect.vitals import (
     HEART_RATE,
     ClinicianLimits,
@@ -19,6 +20,7 @@ from edge.detect.vitals import (
     VitalSignsMonitor,
     VitalSpec,
 )
+from edge.detector_models import DetectorModels, detector
 from edge.gatt import (
     BloodPressureMeasurement,
     DecodeError,
@@ -29,7 +31,7 @@ from edge.gatt import (
     TemperatureMeasurement,
     decode,
 )
-from edge.gatt.polar_pmd import POLAR_EPOCH
+from edge.gatt.polar_pmd import POLAR_EPOCH, PmdMeasurementType
 from edge.link.notification import Notification
 from edge.messages.payloads import (
     OutgoingMessage,
@@ -41,6 +43,7 @@ from edge.messages.payloads import (
 from edge.metrics import Counters
 from edge.ratelimit import RateLimitedLog
 from edge.signals.beat_clock import BeatClock
+from edge.signals.ecg_frames import EcgFrameStream
 from edge.signals.gaps import FrameGapDetector
 from edge.signals.heart_rate import (
     HeartRateSample,
@@ -60,6 +63,7 @@ log = logging.getLogger(__name__)
 # A heart-rate strap, like an oximeter, notifies once a second.
 _HEART_RATE_RATE_HZ = 1.0
 _ERROR_LOG_INTERVAL_S = 60.0
+_ECG_HOLD_S = 10.0
 
 
 def baseline_params(settings: DetectSettings) -> Mapping[Vital, BaselineParams]:
@@ -81,38 +85,27 @@ def _vital_specs(settings: DetectSettings) -> Mapping[Vital, VitalSpec]:
     return {"heart_rate": heart_rate}
 
 
-@dataclass(frozen=True, slots=True)
-class DetectorModels:
-    """Loaded models, each None where the rule-based detector stands in."""
-
-    af: WindowClassifier | None = None
-    pvc: WindowClassifier | None = None
-
-
-def _detector_name(model: WindowClassifier | None) -> dict[str, str]:
-    name, version = getattr(model, "name", None), getattr(model, "version", None)
-    if name is None or version is None:
-        return {"name": "rules"}
-    return {"name": str(name), "version": str(version)}
-
-
 @dataclass(slots=True)
 class _DeviceChannel:
     settings: DeviceSettings
     summarizer: HeartRateSummarizer
     vitals: VitalSignsMonitor
-    rhythm: AfDetector
+    rr_rhythm: AfDetector
     beat_clock: BeatClock = field(default_factory=BeatClock)
     frame_gaps: dict[str, FrameGapDetector] = field(default_factory=dict)
     reports_spo2: bool = False
+    ecg_frames: EcgFrameStream = field(default_factory=EcgFrameStream)
+    ecg_rhythm: EcgRhythm | None = None
+    # While ECG flows, the rhythm is judged from it, not from the strap's RR intervals.
+    ecg_until: float = 0.0
+    ectopy: EctopyCount = field(default_factory=EctopyCount)
 
 
 class Pipeline:
     def __init__(self, config: Config, counters: Counters, baselines: BaselineStore | None,
                  models: DetectorModels | None = None) -> None:
-        models = models or DetectorModels()
+        self._models = models or DetectorModels()
         self._gateway_id = config.gateway.id
-        self._af_detector = _detector_name(models.af)
         self._counters = counters
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         specs = _vital_specs(config.detect)
@@ -126,7 +119,7 @@ class Pipeline:
                 VitalSignsMonitor(device.id, device.patient, baselines,
                                   ClinicianLimits(**dataclasses.asdict(device.limits)),
                                   specs, desaturation),
-                AfDetector(models.af),
+                af_detector(self._models.rhythm(ecg=False)),
             )
             for device in config.devices
         }
@@ -176,15 +169,37 @@ class Pipeline:
 
     def _rhythm(self, channel: _DeviceChannel,
                 sample: HeartRateSample) -> list[OutgoingMessage]:
+        if sample.at < channel.ecg_until:
+            return []
         rr_s = [rr_ms / 1000 for rr_ms in sample.rr_ms]
         events: list[AfEvent] = []
         for beat_at, rr in channel.beat_clock.beats(sample.at, rr_s):
-            events += channel.rhythm.push(beat_at, rr)
+            events += channel.rr_rhythm.push(beat_at, rr)
+        return self._rhythm_messages(channel, events, "rr", sample.at)
+
+    def _rhythm_messages(self, channel: _DeviceChannel, events: list[AfEvent], source: str,
+                         now: float) -> list[OutgoingMessage]:
         self._counters.events += len(events)
+        uses_ecg = source == "ecg" and self._models.af_ecg is not None
+        model = self._models.af_ecg if uses_ecg else self._models.af_rr
         return [rhythm_event_message(self._gateway_id, channel.settings.patient,
-                                     channel.settings.id, event, "rr", self._af_detector,
-                                     sample.at)
+                                     channel.settings.id, event, source, detector(model), now)
                 for event in events]
+
+    def _ecg(self, channel: _DeviceChannel, notification: Notification,
+             frame: PmdDataFrame) -> list[OutgoingMessage]:
+        at = notification.received_at
+        channel.ecg_until = at + _ECG_HOLD_S
+        events: list[AfEvent] = []
+        for chunk in channel.ecg_frames.add(frame.timestamp_ns, frame.samples, at):
+            if channel.ecg_rhythm is None:
+                channel.ecg_rhythm = EcgRhythm(chunk.fs, chunk.start_s, self._models.rhythm(True))
+            elif chunk.restarted:
+                channel.ecg_rhythm.restart(chunk.start_s)
+            update = channel.ecg_rhythm.push(chunk.samples_mv)
+            channel.ectopy.add(update.beats)
+            events += update.af_events
+        return self._rhythm_messages(channel, events, "ecg", at)
 
     def _oximetry(self, channel: _DeviceChannel, at: float,
                   measurement: PlxMeasurement) -> list[OutgoingMessage]:
@@ -203,17 +218,19 @@ class Pipeline:
     def _frame(self, channel: _DeviceChannel, notification: Notification,
                frame: PmdDataFrame) -> list[OutgoingMessage]:
         stream = frame.measurement_type_name or f"type-{frame.measurement_type}"
-        detector = channel.frame_gaps.setdefault(
+        gaps = channel.frame_gaps.setdefault(
             stream, FrameGapDetector(notification.device_id, stream))
-        gap = detector.add(frame.timestamp_ns, len(frame.samples))
+        gap = gaps.add(frame.timestamp_ns, len(frame.samples))
+        rhythm = (self._ecg(channel, notification, frame)
+                  if frame.measurement_type == PmdMeasurementType.ECG else [])
         if gap is None:
-            return []
+            return rhythm
         self._counters.gaps += 1
         self._errors.warning(f"{notification.device_id}/gap", notification.received_at,
                              f"device {notification.device_id}: {gap.missing_samples} {stream} "
                              "samples missing")
-        return [gap_message(self._gateway_id, channel.settings.patient, gap,
-                            POLAR_EPOCH.timestamp(), notification.received_at)]
+        return [*rhythm, gap_message(self._gateway_id, channel.settings.patient, gap,
+                                     POLAR_EPOCH.timestamp(), notification.received_at)]
 
     def tick(self, now: float) -> list[OutgoingMessage]:
         """Close the summary periods that have ended, whether or not data came."""
@@ -230,6 +247,7 @@ class Pipeline:
         return [
             summary_message(self._gateway_id, patient, summary, now,
                             channel.vitals.oxygen_desaturation_index(summary.end)
-                            if channel.reports_spo2 else None)
+                            if channel.reports_spo2 else None,
+                            channel.ectopy.take(summary.start, summary.end))
             for summary in summaries
         ] + [event_message(self._gateway_id, patient, event, now) for event in events]

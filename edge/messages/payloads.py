@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.detect.af import AfEvent
+from edge.detect.ectopy import PvcBurden
 from edge.detect.vitals import OxygenDesaturationIndex, VitalEvent
 from edge.signals.gaps import StreamGap
 from edge.signals.heart_rate import HeartRateSummary
@@ -55,6 +56,7 @@ def _measure(value: float | None, unit: str, digits: int = 1) -> dict[str, Any]:
 def summary_message(
     gateway_id: str, patient: str, summary: HeartRateSummary, now: float,
     desaturation_index: OxygenDesaturationIndex | None = None,
+    ectopy: PvcBurden | None = None,
 ) -> OutgoingMessage:
     payload = _envelope("summary", gateway_id, now) | {
         "device_id": summary.device_id,
@@ -73,6 +75,9 @@ def summary_message(
     }
     if desaturation_index is not None:
         payload["oxygen_desaturation_index"] = _odi(desaturation_index)
+    if ectopy is not None:
+        payload["ectopy"] = {"beats": ectopy.beats, "pvcs": ectopy.pvcs,
+                             "pvc_burden": _measure(ectopy.burden, "1", 4)}
     return OutgoingMessage(
         stream=f"summary/{summary.device_id}",
         topic=f"{TOPIC_ROOT}/{gateway_id}/summary/{summary.device_id}",

@@ -2,6 +2,7 @@
 takes and returns int8: rows are quantized and outputs dequantized with each tensor's own
 scale and zero point."""
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,13 @@ class LiteRtRunner:
     backend = "litert"
 
     def __init__(self, content: bytes) -> None:
-        self._interpreter = usable_interpreter_class()(model_content=content, num_threads=1)
+        interpreter = usable_interpreter_class()
+        # The default XNNPACK delegate buys nothing for models this small, and announces
+        # itself on standard error at every load.
+        plain = sys.modules[interpreter.__module__].OpResolverType
+        self._interpreter = interpreter(
+            model_content=content, num_threads=1,
+            experimental_op_resolver_type=plain.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         self._interpreter.allocate_tensors()
         (model_input,) = self._interpreter.get_input_details()
         (model_output,) = self._interpreter.get_output_details()

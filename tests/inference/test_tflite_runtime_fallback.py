@@ -64,5 +64,7 @@ def test_tflite_runtime_gives_the_outputs_of_ai_edge_litert(tflite_python: Path)
     assert second["numpy"].startswith("1.")
     for precision in ("float", "int8"):
         here = load_model(TINY_MANIFEST, "litert", precision).predict(rows.astype(np.float32))
-        np.testing.assert_array_equal(np.array(second["outputs"][precision], np.float32), here,
-                                      err_msg=f"litert/{precision}")
+        # Integer kernels are exact; the two builds' float kernels may round differently.
+        tolerance = 0.0 if precision == "int8" else 1e-6
+        np.testing.assert_allclose(np.array(second["outputs"][precision], np.float32), here,
+                                   rtol=tolerance, atol=tolerance, err_msg=f"litert/{precision}")

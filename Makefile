@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv mosquitto
 
-.PHONY: demo test lint system-packages
+TRAIN_VENV := .venv-train
+DATA := ../shared/data
+
+.PHONY: demo test lint system-packages evaluate
 
 demo: $(VENV)/installed
 	$(BIN)/edge demo
@@ -32,4 +35,15 @@ $(VENV)/installed: pyproject.toml | system-packages
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Not part of the quick start: training and evaluation need the `train` extra (TensorFlow,
+# scikit-learn, wfdb) in their own environment, and the recordings in $(DATA).
+evaluate: $(TRAIN_VENV)/installed
+	$(TRAIN_VENV)/bin/python -m tools.evaluate $(DATA)
+
+$(TRAIN_VENV)/installed: pyproject.toml | system-packages
+	python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --upgrade pip
+	$(TRAIN_VENV)/bin/pip install --quiet -e '.[test,train]'
 	touch $@

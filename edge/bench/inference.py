@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.bench.timing import machine
+from edge.bench.timing import machine, per_second
 from edge.inference import (
     ModelRefused,
     RuntimeUnavailable,
@@ -98,14 +98,8 @@ def _window_latencies_us(predict: Any, rows: np.ndarray, calls: int) -> list[flo
 
 
 def _batch_rows_per_s(predict: Any, rows: np.ndarray) -> float:
-    """Best of several rounds: the one least disturbed by the rest of the machine."""
     predict(rows)
-    best = float("inf")
-    for _ in range(_BATCH_ROUNDS):
-        started = time.perf_counter()
-        predict(rows)
-        best = min(best, time.perf_counter() - started)
-    return len(rows) / best
+    return per_second(predict, rows, _BATCH_ROUNDS)
 
 
 def _python_peak_bytes(manifest_path: Path, backend: str, precision: str,

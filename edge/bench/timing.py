@@ -1,14 +1,14 @@
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sized
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 _ROUNDS = 5
+Items = TypeVar("Items", bound=Sized)
 
 
-def per_second(work: Callable[[Sequence[bytes]], object], items: Sequence[bytes],
-               rounds: int = _ROUNDS) -> float:
+def per_second(work: Callable[[Items], object], items: Items, rounds: int = _ROUNDS) -> float:
     """Items processed per second by `work(items)`, best of several rounds (the least disturbed
     by the rest of the machine)."""
     best = float("inf")

@@ -9,7 +9,7 @@ import numpy as np
 
 from edge.detect.af import AfEvent, AfWindow
 from edge.detect.quality import QualitySettings, WindowQuality, is_usable
-from edge.detect.rhythm import EcgRhythm, RhythmModels, RhythmUpdate
+from edge.detect.rhythm import EcgRhythm, EctopyCount, RhythmModels, RhythmUpdate
 from edge.records.wfdb import Record, RecordError, read_record
 
 # A record is called AF when the mean AF probability of its windows reaches the model's
@@ -50,7 +50,7 @@ def analyze_record(record: Record, models: AnalysisModels) -> dict[str, Any]:
         "duration_s": round(duration_s, 3),
         "r_peaks": [beat.sample for beat in result.beats],
         "beat_labels": "".join(_label(beat.is_pvc) for beat in result.beats),
-        "pvc_burden": _pvc_burden(result),
+        "pvc_burden": _pvc_burden(result, duration_s),
         "quality": [_quality(window) for window in result.quality],
         "windows": [_window(window) for window in result.af_windows],
         "episodes": _episodes(result.af_events, duration_s),
@@ -65,9 +65,11 @@ def _label(is_pvc: bool | None) -> str:
     return "?" if is_pvc is None else "V" if is_pvc else "N"
 
 
-def _pvc_burden(result: RhythmUpdate) -> float | None:
-    labelled = [beat.is_pvc for beat in result.beats if beat.is_pvc is not None]
-    return round(sum(labelled) / len(labelled), 4) if labelled else None
+def _pvc_burden(result: RhythmUpdate, duration_s: float) -> float | None:
+    count = EctopyCount()
+    count.add(result.beats)
+    burden = count.take(0.0, duration_s)
+    return None if burden is None or burden.burden is None else round(burden.burden, 4)
 
 
 def _quality(window: WindowQuality) -> dict[str, Any]:

@@ -132,7 +132,7 @@ class EcgRhythm:
     def _assess_quality(self, final: bool) -> list[WindowQuality]:
         length = round(self._quality_settings.window_s * self._fs)
         done = []
-        while self._quality_until + length <= self.end or (
+        while self._window_complete(self._quality_until + length) or (
                 final and self.end - self._quality_until >= length / 2):
             start = self._quality_until
             stop = min(start + length, self.end)
@@ -143,6 +143,16 @@ class EcgRhythm:
             self._quality.append(window)
             self._quality_until = stop
         return done
+
+    def _window_complete(self, stop: int) -> bool:
+        """Whether every R peak before `stop` is known: the detector reports a peak only after
+        its look-ahead, so a window waits for a later peak, or for as long as no heart goes
+        without a beat."""
+        if self.end < stop:
+            return False
+        later_peak = bool(self._peaks) and self._peaks[-1] >= stop
+        longest_pause = round(self._quality_settings.max_rr_s * self._fs)
+        return later_peak or self.end >= stop + longest_pause
 
     def _ready_beats(self, final: bool) -> int:
         """How many peaks, from the first, have all their features need: the next peak, the

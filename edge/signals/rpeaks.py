@@ -5,8 +5,10 @@ of that energy envelope are QRS candidates, which adaptive signal and noise leve
 Every filter is a centred (zero-phase) FIR built from moving averages, so the envelope at
 sample t needs the signal up to t + `_Filters.half_width` (0.15 s); a candidate is confirmed
 once the envelope is known `_DECISION_DELAY_S` (0.1 s) past it, or `_WEAK_DECISION_DELAY_S`
-(0.25 s) for a weak one. Beats found by searching back after a long gap, and those of the first
-`_LEARNING_S` seconds, come later.
+(0.25 s) for a weak one or the first one. Each beat is placed on the largest deflection in the
+direction of the previous beat's (unless a beat of another shape is much larger the other
+way), so that RR intervals do not jump between R and S waves. Beats found by searching back
+after a long gap, and those of the first `_LEARNING_S` seconds, come later.
 
 Each filter output is a dot product over the same samples whatever the chunking, so pushing a
 record in chunks of any size gives exactly the same peaks.
@@ -32,6 +34,9 @@ _INTEGRATION_S = 0.15
 # within this distance of the envelope's peak; the QRS slope is measured in the same window.
 _PLACEMENT_BASELINE_S = 0.2
 _QRS_REACH_S = 0.08
+# A beat is placed on its largest deflection in the direction of the last beat's, unless that
+# is below this fraction of its largest in either direction.
+_OTHER_SHAPE_RATIO = 0.5
 
 # A candidate is confirmed once the envelope is known this far past it, so that a larger peak
 # of the same complex is preferred.
@@ -164,6 +169,8 @@ class RPeakDetector:
         # The last beat or, after none for long, the last time the signal level was lowered.
         self._silent_since = 0
         self._rr: deque[int] = deque(maxlen=_RR_HISTORY)
+        # The direction (+1 or -1) of the deflection the last beat was placed on; 0 before any.
+        self._polarity = 0.0
 
     def push(self, samples: npt.ArrayLike) -> list[int]:
         """Add samples; returns the R peaks newly confirmed, in increasing order."""
@@ -270,9 +277,11 @@ class RPeakDetector:
 
     def _look_ahead(self, candidate: _Candidate) -> int:
         """How far past a candidate the envelope must be known to decide it. A weak candidate
-        waits longer: it may be the P wave of a larger complex."""
+        waits longer: it may be the P wave of a larger complex. So does the first one, which no
+        beat before it vouches for: it may also be the settling of the recording's start."""
         assert self._signal_level is not None
-        if candidate.height < _CONFIDENT_FRACTION * self._signal_level:
+        weak = candidate.height < _CONFIDENT_FRACTION * self._signal_level
+        if weak or self._last_beat is None:
             return self._seconds(_WEAK_DECISION_DELAY_S)
         return self._seconds(_DECISION_DELAY_S)
 
@@ -322,10 +331,19 @@ class RPeakDetector:
         return [self._place(candidate.at)]
 
     def _place(self, at: int) -> int:
-        """The largest deflection, up or down, near the envelope's peak."""
+        """The largest deflection near the envelope's peak in the direction of the last beat's,
+        unless the other direction's is more than twice as large (a beat of another shape).
+        Where R and S waves are of similar size, taking whichever is larger would move the peak
+        from beat to beat by the R-S distance, which reads as irregular RR intervals."""
         reach = self._seconds(_QRS_REACH_S)
         start = max(at - reach, self._kept_from)
-        return start + int(np.argmax(np.abs(self._window(self._placement, at))))
+        window = self._window(self._placement, at)
+        chosen = int(np.argmax(np.abs(window)))
+        preferred = int(np.argmax(window * self._polarity))
+        if window[preferred] * self._polarity >= _OTHER_SHAPE_RATIO * abs(window[chosen]):
+            chosen = preferred
+        self._polarity = 1.0 if window[chosen] > 0 else -1.0
+        return start + chosen
 
     def _search_back(self, before: int) -> list[int]:
         """After a gap much longer than the recent beats, take the largest rejected candidate

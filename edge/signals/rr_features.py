@@ -4,8 +4,11 @@ A window holds 8 to 60 intervals, in seconds. Ectopic beats in sinus rhythm make
 short intervals followed by a long one; `merge_runs` replaces each such run by its mean, and
 every feature is computed on the merged series, so that premature beats (isolated, couplets,
 bigeminy) do not look like AF while AF's irregularity, which is not made of such runs, mostly
-stays. Deliberately no feature counts the merged runs: in short AF windows many random
-short-long pairs look like ectopy, and a model would learn that ectopy means AF.
+stays. Besides spread and entropy, three describe the shape of the distribution: the shortest
+against the longest interval, how widely successive differences scatter (Poincare cells) and
+the entropy of the RR histogram. Deliberately no feature counts the merged runs: in short AF
+windows many random short-long pairs look like ectopy, and a model would learn that ectopy
+means AF.
 
 Every feature has a bounded or logarithmic range: an INT8 model has one input scale for all
 features, and the spread ratios of noisy windows would otherwise stretch it for all of them.
@@ -32,6 +35,9 @@ FEATURE_NAMES: Final = (
     "log_cv_filtered",
     "log_iqr_norm",
     "lag2_lag1_ratio",
+    "log_min_max_ratio",
+    "poincare_cell_share",
+    "histogram_entropy",
 )
 
 MIN_BEATS: Final = 8
@@ -47,6 +53,13 @@ _LOCAL_BEATS: Final = 8
 # Lake & Moorman 2011: a fixed 30 ms tolerance makes sample entropy comparable between windows.
 _ENTROPY_TOLERANCE_S: Final = 0.03
 _PNN_FRACTION: Final = 0.08
+# Successive-difference Poincare plot cells (after Sarkar 2008's AF evidence): AF scatters the
+# points (dRR_i, dRR_i+1) over many 40 ms cells, sinus rhythm keeps them in a few.
+_POINCARE_CELL_S: Final = 0.04
+# RR distribution entropy: 16 bins of RR / median from 0.5 to 1.5 (values beyond go to the end
+# bins), normalised by log(16) to 0..1.
+_HISTOGRAM_BINS: Final = 16
+_HISTOGRAM_RANGE: Final = (0.5, 1.5)
 # Spread ratios below this (1 %) are all regular to AF detection (log10(0) is not finite, and
 # a long tail of tiny values would stretch an INT8 input scale).
 _LOG_FLOOR: Final = 1e-2
@@ -135,6 +148,20 @@ def _turning_point_ratio(diffs: FloatArray) -> float:
     return np.count_nonzero(moving[:-1] * moving[1:] < 0) / max(len(moving) - 1, 1)
 
 
+def poincare_cell_share(diffs: FloatArray) -> float:
+    """Distinct cells of the plot of each successive difference against the next, per point."""
+    cells = np.floor(np.column_stack((diffs[:-1], diffs[1:])) / _POINCARE_CELL_S)
+    return len(np.unique(cells, axis=0)) / (len(diffs) - 1)
+
+
+def histogram_entropy(rr_s: FloatArray, median_rr: float) -> float:
+    """Shannon entropy of the histogram of RR / median, normalised to 0..1."""
+    ratios = np.clip(rr_s / median_rr, *_HISTOGRAM_RANGE)
+    counts, _ = np.histogram(ratios, bins=_HISTOGRAM_BINS, range=_HISTOGRAM_RANGE)
+    shares = counts[counts > 0] / len(rr_s)
+    return float(-(shares * np.log(shares)).sum() / math.log(_HISTOGRAM_BINS))
+
+
 def _log10(ratio: float) -> float:
     return math.log10(max(ratio, _LOG_FLOOR))
 
@@ -169,5 +196,8 @@ def rr_window_features(rr_s: FloatArray) -> FloatArray:
             _log10((_quantile_of_sorted(ascending, 0.75) - _quantile_of_sorted(ascending, 0.25))
                    / median_rr),
             _rms(merged[2:] - merged[:-2]) / max(rmssd, 1e-6),
+            _log10(float(ascending[0] / ascending[-1])),
+            poincare_cell_share(diffs),
+            histogram_entropy(merged, median_rr),
         ]
     )

@@ -8,15 +8,18 @@ from edge.signals.rr_features import (
     MAX_BEATS,
     MIN_BEATS,
     ectopic_runs,
+    histogram_entropy,
     local_quantiles,
     merge_runs,
+    poincare_cell_share,
     rr_window_features,
 )
 from tests.af import af_rr, sinus_rr, with_ectopic_beats
 
 FEATURE = {name: index for index, name in enumerate(FEATURE_NAMES)}
 IRREGULARITY = ("log_nrmssd_filtered", "log_median_abs_sd_norm", "pnn_8pct", "sample_entropy",
-                "coefficient_of_sample_entropy", "log_cv_filtered", "log_iqr_norm")
+                "coefficient_of_sample_entropy", "log_cv_filtered", "log_iqr_norm",
+                "poincare_cell_share", "histogram_entropy")
 
 
 @pytest.mark.parametrize("beats", [MIN_BEATS, 30, MAX_BEATS])
@@ -38,6 +41,22 @@ def test_af_is_more_irregular_than_sinus_on_every_irregularity_feature(seed: int
     af = rr_window_features(af_rr(30, seed))
     for name in IRREGULARITY:
         assert af[FEATURE[name]] > sinus[FEATURE[name]], name
+    assert af[FEATURE["log_min_max_ratio"]] < sinus[FEATURE["log_min_max_ratio"]]
+
+
+def test_poincare_cells_count_distinct_pairs_of_successive_differences() -> None:
+    # Differences 0, 0, 0.1, -0.1, 0, 0: pairs (0, 0) twice, (0, 0.1), (0.1, -0.1), (-0.1, 0).
+    rr = np.array([0.8, 0.8, 0.8, 0.9, 0.8, 0.8, 0.8])
+    assert poincare_cell_share(np.diff(rr)) == pytest.approx(4 / 5)
+    assert poincare_cell_share(np.zeros(10)) == pytest.approx(1 / 9)
+
+
+def test_histogram_entropy_runs_from_one_bin_to_all_sixteen() -> None:
+    assert histogram_entropy(np.full(20, 0.8), 0.8) == 0.0
+    spread = 0.5 + (np.arange(32) + 0.5) / 32
+    assert histogram_entropy(spread, 1.0) == pytest.approx(1.0)
+    # Beyond 0.5 to 1.5 times the median, intervals count in the end bins.
+    assert histogram_entropy(np.array([0.2, 0.2, 3.0, 3.0]), 1.0) == pytest.approx(0.25)
 
 
 def test_ectopic_beats_are_found_where_they_were_put() -> None:
@@ -100,7 +119,8 @@ def test_median_and_spread_match_numpy() -> None:
 def test_features_stay_in_bounded_ranges(values: list[float]) -> None:
     features = rr_window_features(np.array(values))
     assert np.isfinite(features).all()
-    shares = ("pnn_8pct", "turning_point_ratio", "sd1_share")
+    shares = ("pnn_8pct", "turning_point_ratio", "sd1_share", "poincare_cell_share",
+              "histogram_entropy")
     assert all(0 <= features[FEATURE[name]] <= 1 for name in shares)
     assert 0 <= features[FEATURE["lag2_lag1_ratio"]] <= 2 + 1e-9
     logs = [features[FEATURE[name]] for name in FEATURE_NAMES if name.startswith("log_")]

@@ -7,6 +7,7 @@ import pytest
 
 from edge.records.wfdb import read_annotations, read_record
 from edge.signals.rpeaks import RPeakDetector, detect_r_peaks
+from tests.af import synthetic_ecg
 from tools.evaluation.rpeaks import Score, match_beats, resample
 
 ECG = Path(__file__).resolve().parents[1] / "data" / "ecg"
@@ -77,6 +78,36 @@ def test_a_normal_sinus_recording_at_300_hz_has_a_regular_rhythm() -> None:
     assert len(rr_s) > 0.9 * len(record.adc) / record.fs / 1.5
     assert 0.4 < float(np.mean(rr_s)) < 1.5
     assert float(np.std(rr_s) / np.mean(rr_s)) < 0.1
+
+
+@pytest.mark.parametrize("first_beat_s", [0.22, 0.25])
+def test_the_settling_of_a_recording_start_is_not_a_beat(first_beat_s: float) -> None:
+    # A hand-held recording that starts with a step of the baseline, which then decays, a
+    # little more than the refractory period before the first QRS (as cinc2017 A00087).
+    fs = 300.0
+    signal, beats = synthetic_ecg(np.full(20, 0.8), fs, p_waves=True, seed=1)
+    start = round((1.0 - first_beat_s) * fs)
+    signal, beats = signal[start:], beats - start
+    t_s = np.arange(len(signal)) / fs
+    signal += 0.8 * np.exp(-t_s / 0.5) * (t_s > 0.02)
+    assert match_beats(beats, detect_r_peaks(signal, fs), round(0.05 * fs)) == Score(
+        tp=len(beats), fn=0, fp=0)
+
+
+def test_a_qrs_with_r_and_s_waves_of_similar_size_is_placed_on_the_same_wave_every_beat() -> None:
+    # Regular beats every 0.8 s; each an R wave and, 25 ms later, an S wave, either of which
+    # may be the larger (their heights vary by +-10 % from beat to beat).
+    fs = 300.0
+    rng = np.random.default_rng(5)
+    t_s = np.arange(round(30 * fs)) / fs
+    signal = np.zeros_like(t_s)
+    for beat_s in np.arange(1.0, 29.0, 0.8):
+        r_mv, s_mv = rng.uniform(0.45, 0.55, size=2)
+        signal += r_mv * np.exp(-0.5 * ((t_s - beat_s) / 0.008) ** 2)
+        signal -= s_mv * np.exp(-0.5 * ((t_s - beat_s - 0.025) / 0.008) ** 2)
+    rr_s = np.diff(detect_r_peaks(signal, fs)) / fs
+    assert len(rr_s) == 34
+    np.testing.assert_allclose(rr_s, 0.8, atol=1.5 / fs)
 
 
 @pytest.mark.parametrize("level", [0.0, 1.5])

@@ -445,7 +445,10 @@ def model_card(model_name: str, figures: dict[str, Any]) -> str:
         "calls into AF episodes (onset, offset, burden) with edge.detect.af.AfDetector. Window "
         f"threshold {shipped['thresholds']['af']}; record threshold (on the mean window "
         f"probability) {shipped['thresholds']['af_record']}; both chosen by cross-validation "
-        "on the training records only." + _DETECTOR_NOTES.get(model_name, ""),
+        "on the training records only: the record threshold for the best record-level F1, the "
+        "window threshold as the highest whose window-level F1 is within 0.02 of the best "
+        "(window calls raise the streaming alarms, and window F1 changes by only a few "
+        "hundredths over a wide range of thresholds)." + _DETECTOR_NOTES.get(model_name, ""),
         "",
         "Features: " + ", ".join(f"`{name}`" for name in shipped["feature_names"]) + ".",
         "",
@@ -472,7 +475,22 @@ def model_card(model_name: str, figures: dict[str, Any]) -> str:
         "- Caveat: the feature design (which features, the ectopic-run merge, the window step "
         "of 5 beats rather than 10) was revised while looking at these cross-validated "
         "figures and at the mitdb false-AF figures below, so neither is a fully untouched "
-        "test; both may be somewhat optimistic.",
+        "test; both may be somewhat optimistic. Version 1.1 was revised the same way: the "
+        "three distribution features (`log_min_max_ratio`, `poincare_cell_share`, "
+        "`histogram_entropy`, on the merged series) were kept after comparing the "
+        "cross-validated figures of several feature sets (with and without the merge, with "
+        "and without them) on cinc2017 and their mitdb false-AF figures, and the window "
+        "threshold rule (highest within 0.02 of the best window F1, instead of the middle of "
+        "the best) was adopted after seeing the mitdb false-AF figure of af_ecg rise.",
+        "- Version 1.1 also changed the R-peak detector (edge.signals.rpeaks), which the "
+        "figures here depend on: each beat is placed on the same wave (R or S) as the beat "
+        "before it unless the other is more than twice as large, where it used to take "
+        "whichever was larger and so moved by the R-S distance (up to 70 ms) from beat to beat "
+        "on AliveCor records with biphasic QRS; and the first beat of a recording waits 0.25 s "
+        "for a larger complex, so that the settling of the recording's start is not a beat. "
+        "That change was also measured on these cross-validated figures before being kept "
+        "(record F1, mean of three CV seeds: af_rr 0.633 to 0.694, af_ecg 0.648 to 0.727); "
+        "mitdb R-peak figures did not change (tools/evaluation/rpeaks.py).",
         "",
         "## Cross-validated figures on cinc2017 (AF against not-AF)",
         "",

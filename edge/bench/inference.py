@@ -27,11 +27,11 @@ _BATCH_ROUNDS = 5
 
 
 def run_inference_benchmark(models_dir: Path, calls: int = _CALLS) -> dict[str, Any]:
-    """Figures for every manifest.json under `models_dir` x backend x precision; a variant that
+    """Figures for every model package in `models_dir` x backend x precision; a variant that
     cannot run here is listed with the reason."""
-    manifests = sorted(models_dir.rglob("manifest.json"))
+    manifests = sorted(models_dir.glob("*/manifest.json"))
     if not manifests:
-        raise ModelRefused(f"{models_dir}: no manifest.json in it or below it")
+        raise ModelRefused(f"{models_dir}: no model package (a folder with manifest.json) in it")
     rss_before_kib = _max_rss_kib()
     variants = [_variant(path, backend, precision, calls) for path in manifests
                 for backend in BACKENDS for precision in PRECISIONS]

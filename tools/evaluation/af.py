@@ -118,7 +118,9 @@ def _per_record(records: Sequence[Recording], table: WindowTable,
          "threshold": float(cv.record_threshold[i])}
         for i, r in enumerate(records) if (r.label == "A") != record_called[i]
     ]
-    return {"by_label": by_label, "misclassified": wrong,
+    calls = [{"record": r.name, "label": r.label, "called_af": bool(record_called[i]),
+              "seconds": round(r.signal_mv.size / r.fs, 1)} for i, r in enumerate(records)]
+    return {"by_label": by_label, "misclassified": wrong, "calls": calls,
             "records_without_window": [r.name for i, r in enumerate(records) if windows[i] == 0]}
 
 

@@ -31,6 +31,7 @@ from edge.inference.model import load_model
 from edge.records.wfdb import read_annotations
 from edge.signals.af_morphology import morphology_between
 from edge.signals.rr_features import rr_window_features
+from tools.audit import card_section
 from tools.train_af import (
     DEFAULT_DATA_DIR,
     DEFAULT_MODELS_DIR,
@@ -532,6 +533,7 @@ def model_card(model_name: str, figures: dict[str, Any]) -> str:
         "",
         *_failure_modes(model),
         "",
+        *card_section("record, rhythm class (N, O, ~ against A) and recording length"),
         "## Reproduce",
         "",
         "```",

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.detect.ectopy import classify_beats
-from edge.detect.rhythm import EcgRhythm, RhythmModels, RhythmUpdate
+from edge.detect.rhythm import Beat, EcgRhythm, EctopyCount, RhythmModels, RhythmUpdate
 from edge.records.wfdb import read_record
 from edge.signals.beats import beat_features
 from edge.signals.rpeaks import detect_r_peaks
@@ -53,3 +53,13 @@ def test_after_a_gap_a_new_stream_starts_at_its_own_time() -> None:
     assert first and second
     assert all(1000.0 <= beat.at_s < 1030.0 for beat in first)
     assert all(5000.0 <= beat.at_s < 5030.0 for beat in second)
+
+
+def test_ectopy_counts_only_labelled_beats_and_starts_afresh_after_each_period() -> None:
+    count = EctopyCount()
+    assert count.take(0.0, 10.0) is None
+    count.add([Beat(100, 1.0, False), Beat(200, 2.0, True), Beat(300, 3.0, None)])
+    burden = count.take(0.0, 10.0)
+    assert burden is not None and (burden.beats, burden.pvcs) == (2, 1)
+    assert burden.burden == 0.5
+    assert count.take(10.0, 20.0) is None

@@ -1,11 +1,11 @@
-"""Ventricular ectopic beats (PVCs): per-beat labels, PVC burden, and RR intervals cleaned of
-ectopy so that PVCs do not look like atrial fibrillation to an RR-based detector.
+"""Ventricular ectopic beats (PVCs): per-beat labels, and the PVC burden over a period.
 
 A beat classifier is any callable from feature rows (edge.signals.beats.FEATURE_NAMES) to a
 PVC probability per row, such as `edge.inference.load_model(...).predict`. Without one, a rule
-on the same features stands in: a beat unlike the patient's template and either premature or
-wide. `label_beats` does it all for a stretch of ECG: features, calls, and no call at all in
-windows that edge.detect.quality finds unusable; `BeatLabeller` does the same on a live stream.
+on the same features stands in: a beat unlike the patient's template that is also premature,
+wide or flipped, and that is premature or lacks the template's P wave. `label_beats` does it all
+for a stretch of ECG: features, calls, and no call at all in windows that edge.detect.quality
+finds unusable; edge.detect.rhythm does the same on a live stream.
 """
 
 from collections.abc import Callable
@@ -22,11 +22,13 @@ BoolArray = npt.NDArray[np.bool_]
 BeatClassifier = Callable[[npt.NDArray[np.float32]], npt.ArrayLike]
 
 DEFAULT_THRESHOLD = 0.5
-# The rule fallback's limits; a beat needs an unusual shape and one more sign of ectopy.
+# The rule fallback's limits; a beat needs an unusual shape and one more sign of ectopy, and a
+# beat that comes on time also needs to lack the P wave of the template.
 RULE_MAX_QRS_CORRELATION = 0.8
 RULE_MIN_LOG_RESIDUAL = 0.0
 RULE_MAX_LOG_PREMATURITY = float(np.log(0.88))
 RULE_MIN_LOG_WIDTH_RATIO = float(np.log(1.3))
+RULE_MAX_P_WAVE_CORRELATION = 0.5
 
 _COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
 
@@ -40,7 +42,8 @@ def rule_pvc(features: FloatArray) -> BoolArray:
     premature = rows[:, _COLUMN["log_rr_prev_ratio"]] < RULE_MAX_LOG_PREMATURITY
     wide = rows[:, _COLUMN["log_qrs_width_ratio"]] > RULE_MIN_LOG_WIDTH_RATIO
     flipped = rows[:, _COLUMN["polarity_agreement"]] < 0
-    called: BoolArray = unlike_template & (premature | wide | flipped)
+    no_p_wave = rows[:, _COLUMN["p_wave_correlation"]] < RULE_MAX_P_WAVE_CORRELATION
+    called: BoolArray = unlike_template & (premature | wide | flipped) & (premature | no_p_wave)
     return called
 
 
@@ -94,37 +97,3 @@ class PvcBurden:
     def burden(self) -> float | None:
         """Share of beats that were PVCs, from 0 to 1; None without beats."""
         return self.pvcs / self.beats if self.beats else None
-
-
-def pvc_burden(
-    beat_times_s: FloatArray,
-    is_pvc: BoolArray,
-    start: float,
-    end: float,
-    labelled: BoolArray | None = None,
-) -> PvcBurden:
-    """PVC count and share among the beats with start <= time < end, counting only `labelled`
-    beats when given (BeatLabels.usable: a beat in unusable signal is neither kind)."""
-    times = np.asarray(beat_times_s, dtype=np.float64)
-    inside = (times >= start) & (times < end)
-    if labelled is not None:
-        inside &= np.asarray(labelled, dtype=bool)
-    return PvcBurden(
-        start=start,
-        end=end,
-        beats=int(np.sum(inside)),
-        pvcs=int(np.sum(np.asarray(is_pvc, dtype=bool) & inside)),
-    )
-
-
-def rr_without_ectopy(beat_times_s: FloatArray, is_pvc: BoolArray) -> FloatArray:
-    """RR intervals (s) between consecutive beats where neither end is a PVC.
-
-    The coupling interval before a PVC and the compensatory pause after it are the irregularity
-    that makes ectopy look like AF; dropping both keeps the sinus rhythm's own variability.
-    """
-    times = np.asarray(beat_times_s, dtype=np.float64)
-    ectopic = np.asarray(is_pvc, dtype=bool)
-    keep = ~ectopic[:-1] & ~ectopic[1:]
-    intervals: FloatArray = np.diff(times)[keep]
-    return intervals

@@ -4,8 +4,11 @@ Every beat is cut out of a baseline-corrected signal and resampled to a fixed 4 
 features are the same whether the ECG comes at 130, 250 or 360 Hz. Morphology is measured against
 a running template of the patient's own normal beats (the median of recent beats that were not
 premature): a PVC is wide, differently shaped and early *compared with this person's usual beat*,
-which is what lets a model trained on other people work on a new one. Each beat's family (the
-recent beats of the same QRS shape) adds how common that shape is and how early it usually comes.
+which is what lets a model trained on other people work on a new one. Non-premature beats whose
+QRS does not match the others' median are left out of the template, so that ectopic beats that come
+on time do not blur it. Each beat's family (the recent beats of the same QRS shape) adds how common
+that shape is and how early it usually comes; the stretch before the QRS, compared with the
+template's, tells whether the beat has the patient's usual P wave, which a PVC lacks.
 
 Causal with a short look-ahead: the features of beat i depend on the signal up to
 R[i+1] + LOOKAHEAD_MS and on the R peaks up to i+1 (for the compensatory pause), never later.
@@ -29,6 +32,9 @@ QRS_START_MS = -120.0
 QRS_END_MS = 160.0
 # Detectors may place the fiducial point of a PVC away from its largest deflection.
 MAX_SHIFT_MS = 40.0
+# Where a conducted beat has its P wave, before the QRS.
+P_WAVE_START_MS = WINDOW_START_MS
+P_WAVE_END_MS = -100.0
 BASELINE_WINDOW_MS = 1000.0
 SMOOTHING_WINDOW_MS = 12.0
 # The signal beyond the next R peak that the features of a beat may depend on.
@@ -55,6 +61,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_area_ratio",
     "log_slope_ratio",
     "polarity_agreement",
+    "p_wave_correlation",
     "family_share",
     "family_log_rr_prev_ratio",
     "family_log_rr_next_ratio",
@@ -62,6 +69,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 _GRID = np.arange(WINDOW_START_MS, WINDOW_END_MS + GRID_MS / 2, GRID_MS)
 _QRS = (_GRID >= QRS_START_MS) & (_GRID <= QRS_END_MS)
+_P_WAVE = (_GRID >= P_WAVE_START_MS) & (_GRID <= P_WAVE_END_MS)
 # Shifted copies wrap around at the window's ends; the whole-beat comparison leaves those out.
 _WHOLE = (_GRID >= WINDOW_START_MS + MAX_SHIFT_MS) & (_GRID <= WINDOW_END_MS - MAX_SHIFT_MS)
 _SHIFTS = range(-int(MAX_SHIFT_MS / GRID_MS), int(MAX_SHIFT_MS / GRID_MS) + 1)
@@ -134,6 +142,13 @@ def _shape(waveform: FloatArray) -> _Shape:
     )
 
 
+def _correlation(first: FloatArray, second: FloatArray) -> float:
+    """Pearson correlation; a flat stretch correlates with nothing."""
+    first, second = first - first.mean(), second - second.mean()
+    norms = float(np.linalg.norm(first) * np.linalg.norm(second))
+    return float(first @ second) / max(norms, 1e-12)
+
+
 def _best_correlation(beat: FloatArray, template: FloatArray, mask: npt.NDArray[np.bool_]) -> float:
     """Largest Pearson correlation over shifts of up to MAX_SHIFT_MS of the beat."""
     shifted = beat[_ROLLED][:, mask]
@@ -173,6 +188,15 @@ def template_indices(before_ms: FloatArray, local_ms: FloatArray, index: int) ->
     return regular[-HISTORY_BEATS:].astype(np.int64)
 
 
+def normal_template(waveforms: FloatArray, unit: FloatArray, members: IndexArray) -> FloatArray:
+    """The median of the members whose QRS matches the median of them all (unit: unit_qrs of
+    the waveforms): a PVC that came on time is no template member."""
+    everyone = np.median(waveforms[members], axis=0)
+    alike = members[unit[members] @ unit_qrs(everyone[None, :])[0] >= FAMILY_CORRELATION]
+    median: FloatArray = np.median(waveforms[alike], axis=0) if alike.size else everyone
+    return median
+
+
 def beat_features(
     signal_mv: FloatArray, fs: float, r_peaks: IndexArray, first: int = 0
 ) -> FloatArray:
@@ -182,14 +206,14 @@ def beat_features(
     if peaks.size <= first:
         return np.zeros((0, len(FEATURE_NAMES)))
     waveforms = beat_waveforms(condition(signal_mv, fs), fs, peaks)
+    unit = unit_qrs(waveforms)
     before, after, local = rr_context(peaks, fs)
     rows = []
     for i in range(first, peaks.size):
         members = template_indices(before, local, i)
         # Until there is a history the beat is its own template: it reads as normal.
-        template = np.median(waveforms[members], axis=0) if members.size else waveforms[i]
-        rows.append(_row(waveforms[i], _shape(waveforms[i]), template, before[i], after[i],
-                         local[i]))
+        reference = normal_template(waveforms, unit, members) if members.size else waveforms[i]
+        rows.append(_row(waveforms[i], reference, before[i], after[i], local[i]))
     prematurity = np.array([_log_ratio(b, m) for b, m in zip(before, local, strict=True)])
     pause = np.array([_log_ratio(a, m) for a, m in zip(after, local, strict=True)])
     family = family_features(waveforms, prematurity, pause, first)
@@ -219,13 +243,12 @@ def family_features(
 
 def _row(
     beat: FloatArray,
-    shape: _Shape,
     template: FloatArray,
     before_ms: float,
     after_ms: float,
     local_ms: float,
 ) -> list[float]:
-    reference = _shape(template)
+    shape, reference = _shape(beat), _shape(template)
     residual = float(np.sum((beat - template) ** 2))
     return [
         _log_ratio(before_ms, local_ms),
@@ -240,4 +263,5 @@ def _row(
         _log_ratio(shape.area, reference.area),
         _log_ratio(shape.max_slope, reference.max_slope),
         float(np.sign(shape.dominant) * np.sign(reference.dominant)),
+        _correlation(beat[_P_WAVE], template[_P_WAVE]),
     ]

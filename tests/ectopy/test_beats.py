@@ -9,8 +9,11 @@ from edge.signals.beats import (
     FEATURE_NAMES,
     LOOKAHEAD_MS,
     beat_features,
+    beat_waveforms,
+    normal_template,
     rr_context,
     template_indices,
+    unit_qrs,
 )
 from tests.ectopy import rhythm_with_pvcs, synthetic_ecg
 from tools.evaluation.rpeaks import resample
@@ -49,6 +52,9 @@ def test_a_pvc_is_early_followed_by_a_pause_wide_flipped_and_unlike_the_template
     assert (pvc[:, COLUMN["polarity_agreement"]] == -1).all()
     assert (pvc[:, COLUMN["qrs_correlation"]] < 0.5).all()
     assert (normal[:, COLUMN["qrs_correlation"]] > 0.97).all()
+    # A PVC has no P wave of its own; a normal beat has the template's.
+    assert (pvc[:, COLUMN["p_wave_correlation"]] < 0.5).all()
+    assert (normal[:, COLUMN["p_wave_correlation"]] > 0.97).all()
     assert np.allclose(normal[:, COLUMN["log_rr_prev_ratio"]], 0, atol=0.01)
     assert (normal[:, COLUMN["polarity_agreement"]] == 1).all()
 
@@ -93,6 +99,21 @@ def test_the_template_leaves_out_premature_beats() -> None:
     assert members.size == 16
     assert 30 not in members and 33 not in members
     assert members.max() == 35
+
+
+def test_pvcs_that_come_on_time_are_left_out_of_the_template() -> None:
+    fs = 360.0
+    on_time = {1, 4, 6, 9, 11, 14}
+    times, shapes = rhythm_with_pvcs(16, on_time, coupling=1.0)
+    # Beats a little larger one after the other, so that every median is a different waveform.
+    scaled = [tuple((at, a * (1 + 0.02 * i), w) for at, a, w in s) for i, s in enumerate(shapes)]
+    signal = synthetic_ecg(fs, times, scaled, duration_s=14)
+    waveforms = beat_waveforms(signal, fs, np.round(times * fs).astype(np.int64))
+    members = np.arange(16, dtype=np.int64)
+    normal = [i for i in members if i not in on_time]
+    template = normal_template(waveforms, unit_qrs(waveforms), members)
+    assert np.allclose(template, np.median(waveforms[normal], axis=0))
+    assert not np.allclose(template, np.median(waveforms, axis=0), atol=0.01)
 
 
 def _mitdb_excerpt(name: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:

@@ -6,8 +6,6 @@ import pytest
 from edge.detect.ectopy import (
     classify_beats,
     label_beats,
-    pvc_burden,
-    rr_without_ectopy,
     rule_pvc,
 )
 from edge.detect.rhythm import Beat, EcgRhythm, RhythmModels
@@ -32,6 +30,17 @@ def test_the_rule_finds_exactly_the_pvcs_of_a_clean_synthetic_rhythm() -> None:
     signal = synthetic_ecg(250, times, shapes, duration_s=42)
     features = beat_features(signal, 250, np.round(times * 250).astype(np.int64))
     assert set(np.flatnonzero(classify_beats(features, None))) == pvcs
+
+
+def test_the_rule_calls_a_wide_beat_that_comes_on_time_only_without_a_p_wave() -> None:
+    column = {name: index for index, name in enumerate(FEATURE_NAMES)}
+    rows = np.zeros((3, len(FEATURE_NAMES)))
+    rows[:, column["qrs_correlation"]] = 0.5
+    rows[:, column["log_residual_energy_ratio"]] = 0.5
+    rows[:, column["log_qrs_width_ratio"]] = np.log(1.6)
+    rows[:, column["p_wave_correlation"]] = [0.95, 0.1, 0.95]
+    rows[2, column["log_rr_prev_ratio"]] = np.log(0.7)
+    assert rule_pvc(rows).tolist() == [False, True, True]
 
 
 def test_beats_in_unusable_signal_get_no_label() -> None:
@@ -63,25 +72,6 @@ def test_no_beats_need_no_model() -> None:
 
     assert classify_beats(np.zeros((0, len(FEATURE_NAMES))), model).shape == (0,)
     assert rule_pvc(np.zeros((0, len(FEATURE_NAMES)))).shape == (0,)
-
-
-def test_burden_counts_the_beats_inside_the_period() -> None:
-    times = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
-    is_pvc = np.array([True, False, True, False, False, True])
-    burden = pvc_burden(times, is_pvc, start=1.0, end=3.0)
-    assert (burden.beats, burden.pvcs) == (4, 1)
-    assert burden.burden == pytest.approx(0.25)
-    assert pvc_burden(times, is_pvc, start=10.0, end=20.0).burden is None
-    labelled = np.array([True, True, False, True, True, True])
-    assert pvc_burden(times, is_pvc, start=1.0, end=3.0, labelled=labelled).beats == 3
-
-
-def test_rr_without_ectopy_drops_the_coupling_interval_and_the_pause() -> None:
-    times, _ = rhythm_with_pvcs(10, {4}, rr_s=1.0, coupling=0.6)
-    is_pvc = np.arange(10) == 4
-    intervals = rr_without_ectopy(times, is_pvc)
-    assert intervals.size == 9 - 2
-    assert np.allclose(intervals, 1.0)
 
 
 def _excerpt_beats(name: str) -> tuple[np.ndarray, np.ndarray]:

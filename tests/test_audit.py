@@ -32,3 +32,14 @@ def test_a_subgroup_far_behind_the_whole_is_flagged_and_a_small_one_is_not() -> 
     assert not results[("record", "d")].flagged
     assert results[("record", "a")].overall.count == 2103
     assert {r.metric for r in audit(rows, 0.05)} == {"sensitivity"}
+
+
+def test_positive_predictivity_is_left_out_where_a_subgroup_has_nothing_to_find() -> None:
+    rows = [{"figure": "af", "record": "a", "counts": {"tp": 0, "fn": 0, "fp": 2, "tn": 8},
+             "groups": {"rhythm": "N"}},
+            {"figure": "af", "record": "b", "counts": {"tp": 9, "fn": 1, "fp": 1, "tn": 0},
+             "groups": {"rhythm": "A"}}]
+    results = {(r.metric, r.subgroup) for r in audit(rows, gap=0.05)}
+    assert ("positive_predictivity", "A") in results
+    assert ("positive_predictivity", "N") not in results
+    assert ("specificity", "N") in results

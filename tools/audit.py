@@ -88,13 +88,22 @@ def audit(rows: Sequence[Mapping[str, Any]], gap: float) -> list[SubgroupFigure]
                 continue
             for grouping, subgroup, members in _subgroups(of_figure):
                 estimate = _pooled(members, numerator, denominator)
-                if estimate.count == 0:
+                if estimate.count == 0 or not _has_positives(members, metric):
                     continue
                 flagged = (overall.value - estimate.value > gap
                            and estimate.high < overall.value)
                 results.append(SubgroupFigure(figure, metric, grouping, subgroup, estimate,
                                               overall, flagged))
     return results
+
+
+def _has_positives(rows: Sequence[Mapping[str, Any]], metric: str) -> bool:
+    """Positive predictivity means nothing in a subgroup that holds no true positives to find
+    (AF calls among the normal records are all false, whatever the detector)."""
+    if metric != "positive_predictivity":
+        return True
+    return sum(int(row["counts"].get("tp", 0)) + int(row["counts"].get("fn", 0))
+               for row in rows) > 0
 
 
 def _subgroups(rows: Sequence[Mapping[str, Any]],

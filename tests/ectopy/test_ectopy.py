@@ -14,7 +14,8 @@ from edge.records.wfdb import read_annotations, read_record
 from edge.signals.beats import FEATURE_NAMES, beat_features
 from edge.signals.rpeaks import detect_r_peaks
 from tests.ectopy import rhythm_with_pvcs, synthetic_ecg
-from tools.evaluation.pvc import MATCH_TOLERANCE_S, match_beats
+from tools.evaluation.pvc import MATCH_TOLERANCE_S
+from tools.evaluation.rpeaks import pair_beats
 
 REPO = Path(__file__).parents[2]
 EXCERPTS = REPO / "tests" / "data" / "ecg"
@@ -79,7 +80,7 @@ def _excerpt_beats(name: str) -> tuple[np.ndarray, np.ndarray]:
     record = read_record(EXCERPTS / f"{name}.hea")
     annotations = read_annotations(EXCERPTS / f"{name}.atr")
     peaks = detect_r_peaks(record.signal_mv, record.fs)
-    match = match_beats(peaks, annotations.samples, round(MATCH_TOLERANCE_S * record.fs))
+    match = pair_beats(peaks, annotations.samples, round(MATCH_TOLERANCE_S * record.fs))
     symbols = np.array(annotations.symbols)
     is_pvc = (match >= 0) & (symbols[np.maximum(match, 0)] == "V")
     return beat_features(record.signal_mv, record.fs, peaks), is_pvc
@@ -117,9 +118,9 @@ def test_matching_pairs_closest_first_one_to_one_within_the_tolerance() -> None:
     detected = np.array([100, 104, 300, 520], dtype=np.int64)
     annotated = np.array([102, 310, 700], dtype=np.int64)
     # 100 and 104 both want 102: the closer one (100, 2 samples, before 104 on a tie) wins.
-    assert match_beats(detected, annotated, tolerance=20).tolist() == [0, -1, 1, -1]
-    assert match_beats(detected, annotated, tolerance=5).tolist() == [0, -1, -1, -1]
-    assert match_beats(detected, np.array([], dtype=np.int64), tolerance=5).tolist() == [-1] * 4
+    assert pair_beats(detected, annotated, tolerance=20).tolist() == [0, -1, 1, -1]
+    assert pair_beats(detected, annotated, tolerance=5).tolist() == [0, -1, -1, -1]
+    assert pair_beats(detected, np.array([], dtype=np.int64), tolerance=5).tolist() == [-1] * 4
 
 
 def _stream(

@@ -34,7 +34,7 @@ from edge.inference.model import load_model
 from edge.records.wfdb import read_annotations, read_record
 from edge.signals.beats import beat_features
 from edge.signals.rpeaks import detect_r_peaks
-from tools.evaluation.rpeaks import resample
+from tools.evaluation.rpeaks import pair_beats, resample
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
@@ -106,25 +106,6 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def match_beats(
-    detected: NDArray[np.int64], annotated: NDArray[np.int64], tolerance: int
-) -> NDArray[np.int64]:
-    """For each detection, the index of its annotation, or -1: closest pairs first, one-to-one."""
-    if detected.size == 0 or annotated.size == 0:
-        return np.full(detected.size, -1, dtype=np.int64)
-    right = np.clip(np.searchsorted(annotated, detected), 1, annotated.size - 1)
-    candidates = [(d, a) for d in range(detected.size) for a in (right[d] - 1, right[d])]
-    distances = [abs(int(detected[d]) - int(annotated[a])) for d, a in candidates]
-    match = np.full(detected.size, -1, dtype=np.int64)
-    taken: set[int] = set()
-    for index in np.argsort(distances, kind="stable"):
-        d, a = candidates[index]
-        if distances[index] <= tolerance and match[d] < 0 and a not in taken:
-            match[d] = a
-            taken.add(int(a))
-    return match
-
-
 def load_record_beats(data_dir: Path, name: str, rate_hz: int | None = None) -> RecordBeats:
     """A record's detected beats, at its own rate or resampled to `rate_hz` (band-limited,
     annotations moved with it) to stand in for a device that samples slower."""
@@ -134,7 +115,7 @@ def load_record_beats(data_dir: Path, name: str, rate_hz: int | None = None) -> 
     signal, fs = resample(record.signal_mv, ratio), record.fs * float(ratio)
     reference = np.round(annotations.samples * float(ratio)).astype(np.int64)
     peaks = detect_r_peaks(signal, fs)
-    match = match_beats(peaks, reference, round(MATCH_TOLERANCE_S * fs))
+    match = pair_beats(peaks, reference, round(MATCH_TOLERANCE_S * fs))
     symbols = np.array(annotations.symbols)
     matched = match >= 0
     is_pvc = matched & (symbols[np.maximum(match, 0)] == "V")

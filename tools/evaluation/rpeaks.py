@@ -58,25 +58,33 @@ class Score:
         }
 
 
+def pair_beats(
+    detected: npt.NDArray[np.int64], reference: npt.NDArray[np.int64], tolerance: int
+) -> npt.NDArray[np.int64]:
+    """For each detection, the index of its reference beat, or -1: one-to-one, closest pairs
+    first, each detection weighed against the reference beats on either side of it."""
+    if detected.size == 0 or reference.size == 0:
+        return np.full(detected.size, -1, dtype=np.int64)
+    last = reference.size - 1
+    right = np.searchsorted(reference, detected)
+    candidates = [(d, r) for d in range(detected.size)
+                  for r in {min(max(right[d] - 1, 0), last), min(right[d], last)}]
+    distances = [abs(int(detected[d]) - int(reference[r])) for d, r in candidates]
+    match = np.full(detected.size, -1, dtype=np.int64)
+    taken: set[int] = set()
+    for index in np.argsort(distances, kind="stable"):
+        d, r = candidates[index]
+        if distances[index] <= tolerance and match[d] < 0 and r not in taken:
+            match[d] = r
+            taken.add(int(r))
+    return match
+
+
 def match_beats(
     reference: npt.NDArray[np.int64], detected: npt.NDArray[np.int64], tolerance: int
 ) -> Score:
-    """One-to-one matching, closest pairs first, of detections to reference beats."""
-    if not len(detected):
-        return Score(tp=0, fn=len(reference), fp=0)
-    pairs: list[tuple[int, int, int]] = []
-    for offset in (-1, 0):
-        nearest = np.clip(np.searchsorted(detected, reference) + offset, 0, len(detected) - 1)
-        distance = np.abs(detected[nearest] - reference)
-        close = np.flatnonzero(distance <= tolerance)
-        pairs += zip(distance[close].tolist(), close.tolist(), nearest[close].tolist(), strict=True)
-    used_reference: set[int] = set()
-    used_detected: set[int] = set()
-    for _distance, ref, det in sorted(pairs):
-        if ref not in used_reference and det not in used_detected:
-            used_reference.add(ref)
-            used_detected.add(det)
-    tp = len(used_reference)
+    """True, missed and extra beats of a detection against the reference beats."""
+    tp = int(np.count_nonzero(pair_beats(detected, reference, tolerance) >= 0))
     return Score(tp=tp, fn=len(reference) - tp, fp=len(detected) - tp)
 
 

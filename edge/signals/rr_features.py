@@ -15,6 +15,7 @@ features, and the spread ratios of noisy windows would otherwise stretch it for 
 """
 
 import functools
+import itertools
 import math
 from typing import Final
 
@@ -150,14 +151,17 @@ def _turning_point_ratio(diffs: FloatArray) -> float:
 
 def poincare_cell_share(diffs: FloatArray) -> float:
     """Distinct cells of the plot of each successive difference against the next, per point."""
-    cells = np.floor(np.column_stack((diffs[:-1], diffs[1:])) / _POINCARE_CELL_S)
-    return len(np.unique(cells, axis=0)) / (len(diffs) - 1)
+    cells = np.floor(diffs / _POINCARE_CELL_S).astype(np.int64).tolist()
+    return len(set(itertools.pairwise(cells))) / (len(diffs) - 1)
 
 
 def histogram_entropy(rr_s: FloatArray, median_rr: float) -> float:
     """Shannon entropy of the histogram of RR / median, normalised to 0..1."""
-    ratios = np.clip(rr_s / median_rr, *_HISTOGRAM_RANGE)
-    counts, _ = np.histogram(ratios, bins=_HISTOGRAM_BINS, range=_HISTOGRAM_RANGE)
+    low, high = _HISTOGRAM_RANGE
+    ratios = np.clip(rr_s / median_rr, low, high)
+    bins = np.minimum(((ratios - low) * (_HISTOGRAM_BINS / (high - low))).astype(np.intp),
+                      _HISTOGRAM_BINS - 1)
+    counts = np.bincount(bins, minlength=_HISTOGRAM_BINS)
     shares = counts[counts > 0] / len(rr_s)
     return float(-(shares * np.log(shares)).sum() / math.log(_HISTOGRAM_BINS))
 

@@ -4,6 +4,9 @@ R peaks come from the gateway's own detector (edge.signals.rpeaks) on the gatewa
 reader (edge.records.wfdb). A window is WINDOW_BEATS RR intervals: af_rr sees its
 edge.signals.rr_features only (for straps, which give RR intervals); af_ecg adds the
 edge.signals.af_morphology features of the same beats (where the ECG itself is available).
+af_ecg is trained on the windows of each record at its own 300 Hz and resampled to 130 Hz (a
+Polar H10), with R peaks detected anew at that rate; both versions of a record always fall on
+the same side of every split.
 
 Every figure is from stratified 5-fold cross-validation split by record (seed SEED); inside each
 training part, an inner 4-fold split by record picks the model (logistic regression or a small
@@ -19,8 +22,9 @@ Usage (training environment): .venv-train/bin/python -m tools.train_af [DATA_DIR
 import argparse
 import csv
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ from edge.records.wfdb import read_record
 from edge.signals.af_morphology import MORPHOLOGY_FEATURE_NAMES, morphology_between
 from edge.signals.rpeaks import detect_r_peaks
 from edge.signals.rr_features import FEATURE_NAMES, MIN_BEATS, rr_window_features
+from tools.evaluation.rpeaks import resample
 from tools.modelkit.export import DenseLayer, export_mlp, forward
 
 FloatArray = NDArray[np.float64]
@@ -49,7 +54,12 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "af_rr": FEATURE_NAMES,
     "af_ecg": FEATURE_NAMES + MORPHOLOGY_FEATURE_NAMES,
 }
-MODEL_VERSION = "1.1.0"
+CINC_FS = 300.0
+STRAP_FS = 130.0  # Polar H10
+# The sampling rates at which each model's training records are windowed.
+TRAINING_RATES: dict[str, tuple[float, ...]] = {"af_rr": (CINC_FS,), "af_ecg": (CINC_FS, STRAP_FS)}
+# af_ecg 1.2: morphology on a fixed time grid, trained at 300 and 130 Hz.
+MODEL_VERSIONS = {"af_rr": "1.1.0", "af_ecg": "1.2.0"}
 WINDOW_BEATS = 30
 WINDOW_STEP = 5
 SEED = 20170
@@ -57,6 +67,11 @@ OUTER_FOLDS = 5
 INNER_FOLDS = 4
 _THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
 WINDOW_F1_SLACK = 0.02
+# The INT8 exports are calibrated on the training rows bounded to this many standard deviations
+# of each feature: all features share one INT8 input range, and the tail of one
+# (log_min_max_ratio reaches 5) would coarsen every other. Inputs beyond it saturate. (3.5 made
+# an MLP's INT8 export fail the exporter's check.)
+CALIBRATION_BOUND = 4.0
 
 ATTRIBUTION = (
     "Trained and measured on the PhysioNet/Computing in Cardiology Challenge 2017 data: Clifford "
@@ -134,6 +149,16 @@ def read_cinc(data_dir: Path) -> list[Recording]:
     return records
 
 
+def at_rate(records: Sequence[Recording], fs: float) -> list[Recording]:
+    """The records resampled to `fs`, with R peaks detected anew at that rate."""
+    resampled = []
+    for original in records:
+        signal = resample(original.signal_mv, Fraction(fs) / Fraction(original.fs))
+        peaks = np.asarray(detect_r_peaks(signal, fs), dtype=np.intp)
+        resampled.append(Recording(original.name, original.label, signal, fs, peaks))
+    return resampled
+
+
 def _spans_within(first: int, stop: int, beats: int, step: int) -> list[slice]:
     intervals = stop - first
     if intervals < MIN_BEATS:
@@ -173,6 +198,15 @@ def window_table(records: Sequence[Recording], model_name: str, beats: int = WIN
             record.append(index)
     return WindowTable(np.array(features).reshape(-1, len(FEATURE_SETS[model_name])),
                        np.array(is_af, dtype=bool), np.array(record, dtype=np.intp))
+
+
+def training_table(model_name: str, versions: Mapping[float, Sequence[Recording]]) -> WindowTable:
+    """The windows of the records at each of the model's TRAINING_RATES (`versions` holds the
+    same records, in the same order, at each rate), numbered by record."""
+    tables = [window_table(versions[fs], model_name) for fs in TRAINING_RATES[model_name]]
+    return WindowTable(np.concatenate([t.features for t in tables]),
+                       np.concatenate([t.is_af for t in tables]),
+                       np.concatenate([t.record for t in tables]))
 
 
 def record_means(window_values: FloatArray, record: NDArray[np.intp], n_records: int) -> FloatArray:
@@ -289,31 +323,41 @@ def _subset(table: WindowTable, records: NDArray[np.intp]) -> WindowTable:
     return WindowTable(table.features[rows], table.is_af[rows], renumber[table.record[rows]])
 
 
-def cross_validate(table: WindowTable, record_is_af: BoolArray) -> CvResult:
+def cross_validate(table: WindowTable, record_is_af: BoolArray,
+                   tests: Sequence[WindowTable]) -> list[CvResult]:
+    """Out-of-fold results on each of `tests` (windows of the same records, such as at one
+    sampling rate), each fold's model chosen and fitted on `table`'s windows of its training
+    records."""
     n_records = len(record_is_af)
-    window_p, window_t = np.zeros(len(table.is_af)), np.zeros(len(table.is_af))
+    folds = _folds(record_is_af, OUTER_FOLDS)
+    models = [select_and_fit(_subset(table, train), record_is_af[train]) for train, _ in folds]
     record_t = np.zeros(n_records)
     fold_of_record = np.zeros(n_records, dtype=np.intp)
-    models = []
-    for fold, (train, test) in enumerate(_folds(record_is_af, OUTER_FOLDS)):
-        model = select_and_fit(_subset(table, train), record_is_af[train])
-        test_rows = np.isin(table.record, test)
-        window_p[test_rows] = model.predict(table.features[test_rows])
-        window_t[test_rows] = model.window_threshold
+    for fold, ((_, test), model) in enumerate(zip(folds, models, strict=True)):
         record_t[test] = model.record_threshold
         fold_of_record[test] = fold
-        models.append(model)
-    return CvResult(window_p, record_means(window_p, table.record, n_records), window_t,
-                    record_t, fold_of_record, models)
+    results = []
+    for test_table in tests:
+        fold_of_window = fold_of_record[test_table.record]
+        window_p, window_t = np.zeros(len(test_table.is_af)), np.zeros(len(test_table.is_af))
+        for fold, model in enumerate(models):
+            rows = fold_of_window == fold
+            window_p[rows] = model.predict(test_table.features[rows])
+            window_t[rows] = model.window_threshold
+        results.append(CvResult(window_p, record_means(window_p, test_table.record, n_records),
+                                window_t, record_t, fold_of_record, models))
+    return results
 
 
 def export(model_name: str, model: FittedModel, table: WindowTable, out_dir: Path,
            card: dict[str, Any]) -> Path:
+    bound = CALIBRATION_BOUND * model.scale
     return export_mlp(
-        name=model_name, version=MODEL_VERSION, layers=model.layers,
+        name=model_name, version=MODEL_VERSIONS[model_name], layers=model.layers,
         feature_names=list(FEATURE_SETS[model_name]), feature_mean=model.mean,
         feature_scale=model.scale,
-        representative=table.features, output_names=["af"],
+        representative=np.clip(table.features, model.mean - bound, model.mean + bound),
+        output_names=["af"],
         thresholds={"af": model.window_threshold, "af_record": model.record_threshold},
         card=card, out_dir=out_dir)
 
@@ -342,10 +386,11 @@ def training_card(model_name: str, model: FittedModel,
 
 def train_and_export(data_dir: Path, models_dir: Path) -> list[Path]:
     records = read_cinc(data_dir)
+    versions = {CINC_FS: records, STRAP_FS: at_rate(records, STRAP_FS)}
     record_is_af = np.array([r.label == "A" for r in records])
     manifests = []
     for model_name in FEATURE_SETS:
-        table = window_table(records, model_name)
+        table = training_table(model_name, versions)
         model = select_and_fit(table, record_is_af)
         manifests.append(export(model_name, model, table, models_dir / model_name,
                                 training_card(model_name, model, records)))

@@ -7,6 +7,11 @@ own beats: how much the QRS complexes differ, how alike the stretches where P wa
 and how large the beat-to-beat residual of those stretches is against the P template itself.
 Ectopic beats (edge.signals.rr_features.ectopic_runs) are left out: a PVC has no P wave and a
 QRS of its own, and would make sinus rhythm with ectopy look like AF or noise.
+
+The features must not depend on the sampling rate (AliveCor records at 300 Hz, a Polar H10 at
+130 Hz): the ECG is smoothed to the same bandwidth at any rate and resampled to a fixed 2 ms
+grid, and each beat is aligned to the window's median QRS within a few grid steps, so that
+where the R-peak detector put a beat within its own sample does not read as a QRS mismatch.
 """
 
 from typing import Final
@@ -26,6 +31,14 @@ _MARGIN_S: Final = 0.5
 _QRS_S: Final = (-0.06, 0.06)
 # Where the P wave of a beat lies relative to its R peak.
 _P_WAVE_S: Final = (-0.28, -0.08)
+_GRID_S: Final = 0.002
+_GRID_FS: Final = 1 / _GRID_S
+# The ECG is smoothed so that, with the linear interpolation onto the grid, it is blurred as by
+# a Gaussian of this width (standard deviation) at any sampling rate from 70 Hz up.
+_BLUR_S: Final = 0.006
+# How far (10 ms) a beat may be moved to match the median QRS: at 130 Hz an R peak can only
+# be placed to within half a sample (3.8 ms), and the detector's placement varies on top.
+_MAX_SHIFT_STEPS: Final = 5
 _MIN_BEATS: Final = 3
 # The residual ratio is kept within 0.001 to 10 (log10 -3 to 1), for INT8 models.
 _LOG_RESIDUAL_RANGE: Final = (-3.0, 1.0)
@@ -37,27 +50,53 @@ _LOG_MISMATCH_RANGE: Final = (-3.0, 0.0)
 _NO_BEATS: Final = (_LOG_MISMATCH_RANGE[1], 0.0, _LOG_RESIDUAL_RANGE[1])
 
 
-def _without_baseline(signal_mv: FloatArray, fs: float) -> FloatArray:
-    width = int(_BASELINE_S * fs) | 1
-    baseline = np.convolve(signal_mv, np.full(width, 1 / width), mode="same")
-    result: FloatArray = signal_mv - baseline
+def _on_grid(signal_mv: FloatArray, fs: float) -> FloatArray:
+    """The ECG on the 2 ms grid, blurred to the same bandwidth whatever `fs`."""
+    # Linear interpolation blurs as a triangle of one sample each side: variance 1 / (6 fs^2).
+    sigma = np.sqrt(max(_BLUR_S ** 2 - 1 / (6 * fs ** 2), 0.0)) * fs
+    taps = np.arange(-np.ceil(3 * sigma), np.ceil(3 * sigma) + 1)
+    kernel = np.exp(-0.5 * (taps / max(sigma, 1e-3)) ** 2)
+    smoothed = np.convolve(signal_mv, kernel / kernel.sum(), mode="same")
+    grid = np.arange(0, (len(signal_mv) - 1) / fs, _GRID_S)
+    on_grid: FloatArray = np.interp(grid * fs, np.arange(len(signal_mv)), smoothed)
+    return on_grid
+
+
+def _without_baseline(signal: FloatArray) -> FloatArray:
+    width = int(_BASELINE_S * _GRID_FS) | 1
+    baseline = np.convolve(signal, np.full(width, 1 / width), mode="same")
+    result: FloatArray = signal - baseline
     return result
 
 
-def _segments(signal: FloatArray, r_peaks: NDArray[np.integer], fs: float,
+def _steps(span_s: tuple[float, float]) -> tuple[int, int]:
+    return round(span_s[0] * _GRID_FS), round(span_s[1] * _GRID_FS)
+
+
+def _segments(signal: FloatArray, r_peaks: NDArray[np.integer],
               span_s: tuple[float, float]) -> FloatArray:
-    """One row per beat whose whole span lies inside the signal, each with its mean removed."""
-    start, stop = round(span_s[0] * fs), round(span_s[1] * fs)
-    inside = r_peaks[(r_peaks + start >= 0) & (r_peaks + stop <= len(signal))]
-    rows = signal[inside[:, None] + np.arange(start, stop)]
+    """One row per beat at `r_peaks` (grid indices; the span must lie inside the signal), each
+    with its mean removed."""
+    start, stop = _steps(span_s)
+    rows = signal[r_peaks[:, None] + np.arange(start, stop)]
     centred: FloatArray = rows - rows.mean(axis=1, keepdims=True)
     return centred
 
 
-def _median_correlation(rows: FloatArray, template: FloatArray) -> float:
+def _correlations(rows: FloatArray, template: FloatArray) -> FloatArray:
     norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(template)
-    correlations = rows @ template / np.maximum(norms, 1e-12)
-    return float(np.median(correlations))
+    correlations: FloatArray = rows @ template / np.maximum(norms, 1e-12)
+    return correlations
+
+
+def _aligned(signal: FloatArray, r_peaks: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Each beat moved by up to _MAX_SHIFT_STEPS to where its QRS best matches the median."""
+    template = np.median(_segments(signal, r_peaks, _QRS_S), axis=0)
+    shifts = np.arange(-_MAX_SHIFT_STEPS, _MAX_SHIFT_STEPS + 1)
+    fits = np.array([_correlations(_segments(signal, r_peaks + shift, _QRS_S), template)
+                     for shift in shifts])
+    result: NDArray[np.intp] = r_peaks + shifts[np.argmax(fits, axis=0)]
+    return result
 
 
 def without_ectopic_beats(r_peaks: NDArray[np.integer], fs: float) -> NDArray[np.integer]:
@@ -75,19 +114,23 @@ def without_ectopic_beats(r_peaks: NDArray[np.integer], fs: float) -> NDArray[np
 def ecg_window_features(signal_mv: FloatArray, fs: float,
                         r_peaks: NDArray[np.integer]) -> FloatArray:
     """MORPHOLOGY_FEATURE_NAMES for the beats at `r_peaks` (sample indices into `signal_mv`)."""
-    signal = _without_baseline(signal_mv, fs)
-    r_peaks = without_ectopic_beats(r_peaks, fs)
-    qrs = _segments(signal, r_peaks, fs, _QRS_S)
-    p_waves = _segments(signal, r_peaks, fs, _P_WAVE_S)
-    if min(len(qrs), len(p_waves)) < _MIN_BEATS:
+    signal = _without_baseline(_on_grid(signal_mv, fs))
+    peaks = np.round(without_ectopic_beats(r_peaks, fs) * (_GRID_FS / fs)).astype(np.intp)
+    # Beats whose P wave and QRS lie inside the signal however far they are aligned.
+    first = -_steps(_P_WAVE_S)[0] + _MAX_SHIFT_STEPS
+    peaks = peaks[(peaks >= first) & (peaks + _steps(_QRS_S)[1] + _MAX_SHIFT_STEPS <= len(signal))]
+    if len(peaks) < _MIN_BEATS:
         return np.array(_NO_BEATS)
+    peaks = _aligned(signal, peaks)
+    qrs = _segments(signal, peaks, _QRS_S)
+    p_waves = _segments(signal, peaks, _P_WAVE_S)
     p_template = np.median(p_waves, axis=0)
     residual = float(np.median(np.std(p_waves - p_template, axis=1)))
     ratio = residual / max(float(np.std(p_template)), 1e-9)
-    mismatch = 1 - _median_correlation(qrs, np.median(qrs, axis=0))
+    mismatch = 1 - float(np.median(_correlations(qrs, np.median(qrs, axis=0))))
     return np.array([
         _clipped_log10(mismatch, _LOG_MISMATCH_RANGE),
-        _median_correlation(p_waves, p_template),
+        float(np.median(_correlations(p_waves, p_template))),
         _clipped_log10(ratio, _LOG_RESIDUAL_RANGE),
     ])
 

@@ -55,3 +55,18 @@ def test_too_few_whole_beats_read_as_least_sinus_like() -> None:
     signal, peaks = synthetic_ecg(sinus_rr(1, seed=4), FS, p_waves=True, seed=4)
     features = ecg_window_features(signal, FS, peaks)
     assert features.tolist() == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("p_waves", [True, False])
+def test_features_do_not_depend_on_the_sampling_rate(p_waves: bool) -> None:
+    rr = sinus_rr(30, seed=5) if p_waves else af_rr(30, seed=5)
+    signal, peaks = synthetic_ecg(rr, 300.0, p_waves=p_waves, seed=5, noise_mv=0.01,
+                                  f_waves_mv=0.0 if p_waves else 0.05)
+    # The same ECG at 130 Hz (a Polar H10), band-limited: its spectrum cut at 65 Hz.
+    length = len(signal) * 13 // 30
+    slow = np.fft.irfft(np.fft.rfft(signal)[:length // 2 + 1], n=length) * length / len(signal)
+    high = ecg_window_features(signal, 300.0, peaks)
+    low = ecg_window_features(slow, 130.0, np.round(peaks * 13 / 30).astype(np.intp))
+    assert abs(low[FEATURE["log_qrs_mismatch"]] - high[FEATURE["log_qrs_mismatch"]]) < 0.15
+    assert abs(low[FEATURE["p_correlation"]] - high[FEATURE["p_correlation"]]) < 0.08
+    assert abs(low[FEATURE["log_p_residual_ratio"]] - high[FEATURE["log_p_residual_ratio"]]) < 0.1

@@ -112,10 +112,8 @@ class ModelSettings:
         "af_rr", doc="Atrial fibrillation model from RR intervals: a package (a folder with "
         "`manifest.json`) in the models folder; empty: the rule-based detector.")
     af_ecg: str = setting(
-        "", doc="Atrial fibrillation model for devices that stream ECG, from RR intervals and "
-        "ECG morphology (`af_ecg`); empty: the `af` model on the intervals between the ECG's R "
-        "peaks. Off by default: `af_ecg` was measured at 300 Hz only, and its morphology "
-        "features shift at a Polar H10's 130 Hz.")
+        "af_ecg", doc="Atrial fibrillation model for devices that stream ECG, from RR intervals "
+        "and ECG morphology; empty: the `af` model on the intervals between the ECG's R peaks.")
     pvc: str = setting(
         "pvc_beat", doc="Ectopic (PVC) beat model from ECG beats; empty: the rule-based "
         "classifier.")

@@ -29,7 +29,7 @@ def test_one_json_line_per_record_with_peaks_labels_windows_and_a_verdict() -> N
     assert fibrillation["verdict"] == {"af": True, "noisy": False}
     assert fibrillation["windows"] and all(0 <= w["af_probability"] <= 1
                                            for w in fibrillation["windows"])
-    assert fibrillation["detectors"]["af"].startswith("af_rr ")
+    assert fibrillation["detectors"]["af"].startswith("af_ecg ")
 
 
 def test_a_bad_record_gets_an_error_line_and_exit_2_and_the_others_are_still_analysed(

@@ -12,7 +12,7 @@ SHIPPED = shipped_dir("models")
 
 
 def test_the_shipped_models_load_and_bring_their_thresholds() -> None:
-    models = load_detector_models(ModelSettings(af_ecg="af_ecg"), SHIPPED)
+    models = load_detector_models(ModelSettings(), SHIPPED)
     af_ecg, pvc = models.af_ecg, models.pvc
     assert models.af_rr is not None and af_ecg is not None and pvc is not None
     ecg = models.rhythm(ecg=True)
@@ -25,7 +25,7 @@ def test_the_shipped_models_load_and_bring_their_thresholds() -> None:
 
 
 def test_without_an_ecg_model_ecg_streams_use_the_rr_model_on_their_r_peaks() -> None:
-    models = load_detector_models(ModelSettings(), SHIPPED)
+    models = load_detector_models(ModelSettings(af_ecg=""), SHIPPED)
     assert models.af_ecg is None
     ecg = models.rhythm(ecg=True)
     assert ecg.af is models.af_rr and not ecg.af_uses_ecg

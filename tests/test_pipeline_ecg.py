@@ -85,5 +85,5 @@ def test_recorded_af_in_the_ecg_becomes_an_ecg_af_episode_and_sinus_rhythm_does_
     assert events, "no AF episode in four passes of a recorded AF episode"
     started = events[0]
     assert (started["phase"], started["source"]) == ("started", "ecg")
-    assert started["detector"]["name"] == "af_rr"
+    assert started["detector"]["name"] == "af_ecg"
     assert [e.message for e in validators["event"].iter_errors(started | {"seq": 1})] == []

@@ -26,15 +26,18 @@ class DetectorModels:
     af_ecg: Model | None = None
     pvc: Model | None = None
 
+    def af(self, ecg: bool) -> Model | None:
+        """The AF model of an ECG stream (or, with `ecg` False, of an RR stream): the ECG model
+        where one is loaded, else the RR model on the intervals between R peaks."""
+        return self.af_ecg if ecg and self.af_ecg is not None else self.af_rr
+
     def rhythm(self, ecg: bool) -> RhythmModels:
-        """What an ECG stream (or, with `ecg` False, an RR stream) is analysed with: the ECG
-        model where one is loaded, else the RR model on the intervals between R peaks."""
-        uses_ecg = ecg and self.af_ecg is not None
-        af = self.af_ecg if uses_ecg else self.af_rr
+        """What an ECG stream (or, with `ecg` False, an RR stream) is analysed with."""
+        af = self.af(ecg)
         return RhythmModels(
             af=af,
             af_settings=AfSettings() if af is None else _af_settings(af),
-            af_uses_ecg=uses_ecg,
+            af_uses_ecg=af is not None and af is self.af_ecg,
             pvc=self.pvc.predict if self.pvc else None,
             pvc_threshold=(self.pvc.manifest.thresholds["pvc"] if self.pvc
                            else DEFAULT_THRESHOLD),
@@ -42,7 +45,7 @@ class DetectorModels:
 
     def analysis(self) -> AnalysisModels:
         rhythm = self.rhythm(ecg=True)
-        af = self.af_ecg if rhythm.af_uses_ecg else self.af_rr
+        af = self.af(ecg=True)
         if af is None:
             return AnalysisModels(rhythm, names=(("af", "rules"),
                                                  ("pvc", model_name(self.pvc))))

@@ -180,8 +180,7 @@ class Pipeline:
     def _rhythm_messages(self, channel: _DeviceChannel, events: list[AfEvent], source: str,
                          now: float) -> list[OutgoingMessage]:
         self._counters.events += len(events)
-        uses_ecg = source == "ecg" and self._models.af_ecg is not None
-        model = self._models.af_ecg if uses_ecg else self._models.af_rr
+        model = self._models.af(ecg=source == "ecg")
         return [rhythm_event_message(self._gateway_id, channel.settings.patient,
                                      channel.settings.id, event, source, detector(model), now)
                 for event in events]

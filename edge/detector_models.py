@@ -15,9 +15,6 @@ from edge.inference import Model, ModelRefused, RuntimeUnavailable, load_model
 
 log = logging.getLogger(__name__)
 
-RULES = {"name": "rules"}
-
-
 @dataclass(frozen=True, slots=True)
 class DetectorModels:
     """Each None where the rule-based detector stands in."""
@@ -64,7 +61,9 @@ def _af_settings(model: Model) -> AfSettings:
 
 def detector(model: Model | None) -> dict[str, str]:
     """How a message names the detector that made it."""
-    return RULES if model is None else {"name": model.name, "version": model.version}
+    if model is None:
+        return {"name": "rules"}
+    return {"name": model.name, "version": model.version}
 
 
 def model_name(model: Model | None) -> str:

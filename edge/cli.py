@@ -2,13 +2,16 @@
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from edge import __version__
 from edge.config import Config, load_config
@@ -97,6 +100,32 @@ def _parser() -> argparse.ArgumentParser:
                       help="mark the devices this gateway's config provisions")
     scan.set_defaults(command=_scan)
 
+    sim = commands.add_parser(
+        "sim", help="virtual wearables for test rigs: run a scenario, or score a run",
+        description="edge sim --scenario FILE [options] runs a scenario; "
+        "edge sim score LOG EVENTS scores a run against the events received at the broker. "
+        "See docs/HIL.md.")
+    sim.add_argument("score", nargs="*", metavar="score LOG EVENTS",
+                     help="score the ground-truth LOG of a run against EVENTS (JSON Lines)")
+    sim.add_argument("--scenario", type=Path, metavar="FILE", help="the scenario (TOML)")
+    sim.add_argument("--radio", choices=["inprocess", "bluez", "bumble"], default="inprocess",
+                     help="inprocess: straight into a gateway in this process (needs --config); "
+                     "bluez: the emulated BlueZ (with --config, a gateway in this process "
+                     "connects through bleak; without, another process can); bumble: one "
+                     "controller per device, see --transport")
+    sim.add_argument("--transport", action="append", default=[], metavar="NAME",
+                     help="bumble transport of the next device, e.g. usb:0 or "
+                     "tcp-client:127.0.0.1:9000 (repeat per device)")
+    sim.add_argument("--config", type=Path, metavar="FILE",
+                     help="gateway config for a gateway in this process (its devices are "
+                     "replaced by the scenario's)")
+    sim.add_argument("--truth", type=Path, metavar="LOG",
+                     help="write the ground truth here (JSON Lines)")
+    sim.add_argument("--speed", type=float, metavar="X",
+                     help="override the scenario's speed (only above 1 with --config)")
+    sim.add_argument("--json", action="store_true", help="score: print one JSON object")
+    sim.set_defaults(command=_sim)
+
     bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
     bench.add_argument("suite", choices=["decode", "inference", "analyze"])
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -148,6 +177,71 @@ def _demo(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     run_demo(args.seconds, sys.stdout)
     return EXIT_OK
+
+
+def _sim(args: argparse.Namespace) -> int:
+    if args.score:
+        return _sim_score(args)
+    if args.scenario is None:
+        print("edge sim: give --scenario FILE, or: score LOG EVENTS", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from edge.sim.scenario import load_scenario
+    from edge.sim.session import run_devices, run_with_gateway
+
+    scenario = load_scenario(args.scenario)
+    if args.speed is not None:
+        scenario = dataclasses.replace(scenario, speed=args.speed)
+    problem = _sim_problem(args, scenario.speed)
+    if problem:
+        print(f"edge sim: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with contextlib.ExitStack() as files:
+        truth = files.enter_context(_private_file(args.truth)) if args.truth else None
+        if args.config:
+            gateway = asyncio.run(run_with_gateway(scenario, load_config(args.config),
+                                                   args.radio, truth))
+            print(f"scenario {scenario.name!r} done: {gateway.counters.events} events, "
+                  f"{gateway.counters.decode_errors} decode errors, "
+                  f"{gateway.outbox.count()} messages left in the outbox")
+        else:
+            run = asyncio.run(run_devices(scenario, args.radio, args.transport, truth,
+                                          lambda line: print(line, flush=True)))
+            print(f"scenario {scenario.name!r} done: {run.counters}")
+    return EXIT_OK
+
+
+def _sim_problem(args: argparse.Namespace, speed: float) -> str | None:
+    if args.radio == "inprocess" and args.config is None:
+        return "--radio inprocess runs a gateway in this process: give its --config"
+    if args.radio == "bumble" and args.config is not None:
+        return "--radio bumble serves devices to a gateway elsewhere: drop --config"
+    if args.config is None and speed != 1:
+        return (f"speed {speed:g}: a gateway in another process keeps real time; only a "
+                "gateway in this process (--config) shares the virtual clock")
+    return None
+
+
+@contextlib.contextmanager
+def _private_file(path: Path) -> Iterator[TextIO]:
+    """A new file only its owner can read: ground truth says what happened to a patient."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as file:
+        yield file
+
+
+def _sim_score(args: argparse.Namespace) -> int:
+    from edge.sim.score import ScoreError, describe, score
+
+    if len(args.score) != 3 or args.score[0] != "score":
+        print("edge sim: expected: edge sim score LOG EVENTS", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        result = score(Path(args.score[1]), Path(args.score[2]))
+    except ScoreError as error:
+        print(f"edge sim score: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result.as_json()) if args.json else describe(result))
+    return EXIT_OK if result.passed else EXIT_FAILURE
 
 
 def _decode(args: argparse.Namespace) -> int:

@@ -171,11 +171,26 @@ class EpisodeSettings:
                             check=in_range(0.1, 3600))
 
 
+def simulated_profile(value: Any) -> str | None:
+    from edge.sim.wearables import WEARABLES  # the simulator imports this module
+
+    known = ", ".join(sorted(WEARABLES))
+    return None if value in WEARABLES else f"no simulated wearable {value!r} (there are: {known})"
+
+
 @dataclass(frozen=True)
 class SimulationSettings:
+    profile: str = setting(
+        "generic_heart_rate", doc="The device profile the simulated wearable implements "
+        "(generic_heart_rate, polar_h10, generic_pulse_oximeter, generic_thermometer, "
+        "generic_blood_pressure, generic_glucose_meter, generic_cgm). For whole scenarios "
+        "with several devices, episodes and faults, see `edge sim` (docs/HIL.md).",
+        check=simulated_profile)
     resting_bpm: float = setting(68.0, doc="Resting heart rate of the simulated patient.",
                                  check=in_range(20, 250))
-    episodes: list[EpisodeSettings] = setting([], doc="Scripted heart-rate episodes.")
+    episodes: list[EpisodeSettings] = setting(
+        [], doc="Scripted heart-rate episodes (tachycardia above the resting rate, bradycardia "
+        "below).")
     malformed_every: int = setting(
         0, doc="Send a malformed packet every N packets (0: never), to exercise error handling.",
         check=in_range(0, 1_000_000))

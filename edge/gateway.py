@@ -7,24 +7,26 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from edge.baseline_file import load_baselines, save_baselines
-from edge.config import Config, DeviceSettings
+from edge.config import Config
 from edge.detect.baselines import BaselineStore
 from edge.detector_models import load_detector_models
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
-from edge.link.simulated import SimulatedLink
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
 from edge.pipeline import Pipeline, baseline_params
-from edge.profiles import profiles_for
+from edge.profiles import default_profiles_dir, load_profiles, profiles_for
 from edge.ratelimit import RateLimitedLog
 from edge.shipped import shipped_dir
-from edge.sim.heart_rate_strap import Episode, HeartRateStrap
+from edge.sim.clock import VirtualClock
+from edge.sim.radio.inprocess import InProcessRadio
+from edge.sim.runner import ScenarioRun
+from edge.sim.scenario import device_scenario
 from edge.uplink.mqtt import MqttUplink
 
 log = logging.getLogger(__name__)
@@ -38,18 +40,22 @@ class Link(Protocol):
     async def run(self, deliver: Callable[[Notification], None]) -> None: ...
 
 
-def ble_central(config: Config) -> BleCentral | None:
+def ble_central(config: Config, clock: Callable[[], float]) -> BleCentral | None:
     profiles = profiles_for(config)
     devices = [ProvisionedDevice(d.id, d.address, profiles[d.id])
                for d in config.devices if d.link == "ble"]
-    return BleCentral(config.ble, devices) if devices else None
+    return BleCentral(config.ble, devices, clock) if devices else None
 
 
-def simulated_link(device: DeviceSettings) -> SimulatedLink:
-    sim = device.simulation
-    episodes = [Episode(e.start_s, e.duration_s, e.bpm, e.ramp_s) for e in sim.episodes]
-    strap = HeartRateStrap(sim.resting_bpm, episodes, sim.malformed_every, sim.seed)
-    return SimulatedLink(device.id, strap)
+def simulated_links(config: Config, scenarios: Sequence[ScenarioRun]) -> list[Link]:
+    """The in-process radios of the simulated devices: `scenarios` where given, else one per
+    device from its `simulation` settings."""
+    simulated = [d for d in config.devices if d.link == "simulated"]
+    if not simulated:
+        return []
+    runs = list(scenarios) or [ScenarioRun(device_scenario(d), VirtualClock()) for d in simulated]
+    profiles = load_profiles(config.profiles_path or default_profiles_dir())
+    return [InProcessRadio(run, profiles) for run in runs]
 
 
 def _baselines(config: Config) -> BaselineStore | None:
@@ -61,8 +67,12 @@ def _baselines(config: Config) -> BaselineStore | None:
 
 
 class Gateway:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time,
+                 scenarios: Sequence[ScenarioRun] = ()) -> None:
+        """`clock` gives UTC seconds (a simulation's virtual clock in tests); `scenarios` drive
+        the config's simulated devices (by default each device's own `simulation`)."""
         self.counters = Counters()
+        self._clock = clock
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         self.outbox = Outbox(config.data_path / "outbox.db")
         self._baselines = _baselines(config)
@@ -72,9 +82,8 @@ class Gateway:
                                       config.models_path or shipped_dir("models"))
         self._pipeline = Pipeline(config, self.counters, self._baselines, models)
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
-        self._links: list[Link] = [
-            simulated_link(device) for device in config.devices if device.link == "simulated"]
-        self.central = ble_central(config)
+        self._links = simulated_links(config, scenarios)
+        self.central = ble_central(config, clock)
         if self.central is not None:
             self._links.append(self.central)
 
@@ -126,7 +135,7 @@ class Gateway:
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(_TICK_S)
-            self._store(self._pipeline.tick(time.time()))
+            self._store(self._pipeline.tick(self._clock()))
 
     def _store(self, messages: list[OutgoingMessage]) -> None:
         if messages:

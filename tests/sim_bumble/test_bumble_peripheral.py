@@ -31,7 +31,13 @@ from edge.gatt.device_information import ManufacturerName
 from edge.gatt.polar_pmd import PmdMeasurementType
 from edge.gatt.polar_pmd_control_point import PmdOpCode, PmdSettingType, start_measurement
 from edge.sim.bluez import AttError, Characteristic, Descriptor, Peripheral, Service
-from edge.sim.radio import BumblePeripheral, advertising_data, attach, bumble_uuid, serve
+from edge.sim.radio.bumble_peripheral import (
+    BumblePeripheral,
+    advertising_data,
+    attach,
+    bumble_uuid,
+    serve,
+)
 from tests.bluez.support import (
     BATTERY_LEVEL,
     HEART_RATE_MEASUREMENT,

@@ -4,7 +4,7 @@ supervisor that climbs an escalation ladder when the adapter seems stuck."""
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bleak import BleakScanner
@@ -43,7 +43,9 @@ class CentralCounters:
 
 
 class BleCentral:
-    def __init__(self, settings: BleSettings, devices: Sequence[ProvisionedDevice]) -> None:
+    def __init__(self, settings: BleSettings, devices: Sequence[ProvisionedDevice],
+                 clock: Callable[[], float] = time.time) -> None:
+        """`clock` stamps each value as it arrives (UTC seconds)."""
         self._settings = settings
         self.counters = CentralCounters()
         self._deliver: Deliver | None = None
@@ -51,7 +53,7 @@ class BleCentral:
         self.connections = {
             device.address.upper(): DeviceConnection(
                 device.device_id, device.address, device.profile, settings, gate, self._forward,
-                self._device_failed)
+                self._device_failed, clock)
             for device in devices
         }
         self._scanner: BleakScanner | None = None

@@ -68,6 +68,7 @@ class DeviceConnection:
     def __init__(
         self, device_id: str, address: str, profile: DeviceProfile, settings: BleSettings,
         gate: AdapterGate, deliver: Deliver, report_failure: ReportFailure,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.device_id = device_id
         self.address = address
@@ -78,6 +79,7 @@ class DeviceConnection:
         self._gate = gate
         self._deliver = deliver
         self._report_failure = report_failure
+        self._clock = clock
         self._backoff = Backoff(settings.backoff_cap_s)
         self._advertised = asyncio.Event()
         self._ble_device: BLEDevice | None = None
@@ -181,7 +183,7 @@ class DeviceConnection:
 
     def _receive(self, uuid: str, payload: bytes) -> None:
         self._last_value_at[uuid] = time.monotonic()
-        self._deliver(Notification(self.device_id, uuid, payload, time.time()))
+        self._deliver(Notification(self.device_id, uuid, payload, self._clock()))
 
     async def _watch(self, client: BleakClient) -> Failure | None:
         """Wait until the device disconnects (None) or a stream goes silent (STALLED)."""

@@ -5,7 +5,7 @@ from edge.sim.bluez import errors
 from edge.sim.bluez.bus import SYSTEM_BUS_VARIABLE, PrivateSystemBus
 from edge.sim.bluez.emulator import BluezEmulator, Counters
 from edge.sim.bluez.errors import BluezError
-from edge.sim.bluez.peripheral import (
+from edge.sim.peripheral import (
     AttError,
     Characteristic,
     Descriptor,

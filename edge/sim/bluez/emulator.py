@@ -28,7 +28,6 @@ from edge.sim.bluez import errors
 from edge.sim.bluez.errors import BluezError
 from edge.sim.bluez.gatt_client import GattClientObjects
 from edge.sim.bluez.objects import BusObject, ObjectTree, Properties
-from edge.sim.bluez.peripheral import Peripheral, full_uuid
 from edge.sim.bluez.properties import (
     DiscoveryFilter,
     adapter_properties,
@@ -37,6 +36,7 @@ from edge.sim.bluez.properties import (
     merge_advertisement,
     union,
 )
+from edge.sim.peripheral import Peripheral, full_uuid
 
 BLUEZ = "org.bluez"
 ADAPTER = "org.bluez.Adapter1"

@@ -16,7 +16,7 @@ from dbus_fast import Message, Variant
 from edge.sim.bluez import errors
 from edge.sim.bluez.errors import BluezError
 from edge.sim.bluez.objects import BusObject, MethodHandler, ObjectTree
-from edge.sim.bluez.peripheral import AttError, Characteristic, Descriptor, Service, full_uuid
+from edge.sim.peripheral import AttError, Characteristic, Descriptor, Service, full_uuid
 
 GATT_SERVICE = "org.bluez.GattService1"
 GATT_CHARACTERISTIC = "org.bluez.GattCharacteristic1"

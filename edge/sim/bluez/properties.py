@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dbus_fast import Variant
 
 from edge.sim.bluez.objects import Properties
-from edge.sim.bluez.peripheral import Peripheral, full_uuid
+from edge.sim.peripheral import Peripheral, full_uuid
 
 
 @dataclass(frozen=True)

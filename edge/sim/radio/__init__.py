@@ -1,12 +1,9 @@
-"""Radios that serve the virtual wearables of `edge.sim.bluez.peripheral`: bumble, on any of its
-transports (an in-process LocalLink, a USB dongle, TCP). Only this package imports bumble."""
+"""Radios that carry the virtual wearables of `edge.sim.wearables` (each implements
+`edge.sim.peripheral.Radio`):
 
-from edge.sim.radio.bumble_peripheral import (
-    BumblePeripheral,
-    advertising_data,
-    attach,
-    bumble_uuid,
-    serve,
-)
-
-__all__ = ["BumblePeripheral", "advertising_data", "attach", "bumble_uuid", "serve"]
+- `inprocess.InProcessRadio`: straight into the gateway in the same process, no radio at all;
+- `emulated_bluez.EmulatedBluezRadio`: the emulated BlueZ, so the gateway's real bleak path
+  connects to them;
+- `bumble_radio.BumbleRadio`: bumble controllers, on a USB dongle, TCP, or bumble's in-process
+  LocalLink (needs the `sim` extra; only those modules import bumble).
+"""

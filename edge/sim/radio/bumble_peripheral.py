@@ -1,4 +1,4 @@
-"""A virtual wearable (`edge.sim.bluez.peripheral.Peripheral`) served by a bumble `Device`: its
+"""A virtual wearable (`edge.sim.peripheral.Peripheral`) served by a bumble `Device`: its
 GATT table, its advertisement, and the notifications and indications it sends.
 
 `serve(peripheral, transport="usb:0")` runs it on any bumble transport (a USB dongle,
@@ -32,7 +32,7 @@ from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 
-from edge.sim.bluez.peripheral import (
+from edge.sim.peripheral import (
     AttError,
     Characteristic,
     Descriptor,
@@ -84,6 +84,7 @@ class BumblePeripheral:
                                   for service in spec.services])
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._open = False
+        self._in_range = True
         self._tasks: set[asyncio.Task[None]] = set()
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
 
@@ -123,9 +124,26 @@ class BumblePeripheral:
             raise KeyError(f"{self.spec.address} has no characteristic {characteristic_uuid}")
         self._outbox.put_nowait((full_uuid(characteristic_uuid), payload))
 
+    def drop_links(self) -> None:
+        """End every connection, as on a link loss; advertising resumes."""
+        for connection in list(self.device.connections.values()):
+            self._in_background(connection.disconnect)
+
+    def set_in_range(self, in_range: bool) -> None:
+        """Out of range: connections end and advertising stops until back in range."""
+        self._in_range = in_range
+        if in_range:
+            self._in_background(self.advertise)
+        else:
+            self._in_background(self.device.stop_advertising)
+            self.drop_links()
+
     def _on_connection(self, connection: Connection) -> None:
-        connection.once(connection.EVENT_DISCONNECTION,
-                        lambda _: self._in_background(self.advertise))
+        connection.once(connection.EVENT_DISCONNECTION, lambda _: self._readvertise())
+
+    def _readvertise(self) -> None:
+        if self._in_range:
+            self._in_background(self.advertise)
 
     def _in_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         if self._open:

@@ -1,8 +1,9 @@
-"""What a virtual wearable shows a central: its advertising data and its GATT table."""
+"""What a virtual wearable shows a central (its advertising data and its GATT table), and the
+radio it speaks through: the emulated BlueZ, bumble, or, in-process, the gateway itself."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 from uuid import UUID
 
 _BLUETOOTH_BASE_UUID = "-0000-1000-8000-00805f9b34fb"
@@ -21,6 +22,20 @@ def full_uuid(uuid: str) -> str:
     if len(text) == 8:
         return f"{text}{_BLUETOOTH_BASE_UUID}"
     return str(UUID(text))
+
+
+class Radio(Protocol):
+    """How a virtual wearable reaches the centrals in range."""
+
+    def notify(self, address: str, characteristic_uuid: str, payload: bytes) -> None:
+        """Send a value to every central subscribed to the characteristic (a notification or an
+        indication, as its flags say); dropped when none is."""
+
+    def drop_link(self, address: str) -> None:
+        """The device ends its connections, as on a link loss; it advertises again at once."""
+
+    def set_in_range(self, address: str, in_range: bool) -> None:
+        """The device leaves radio range (or is switched off), or comes back."""
 
 
 class AttError(Exception):

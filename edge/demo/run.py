@@ -1,5 +1,6 @@
-"""`edge demo`: Mosquitto, a simulated strap with a tachycardia episode, the gateway, and a
-live view of what arrives at the broker."""
+"""`edge demo`: Mosquitto, one simulated patient wearing four devices (a Polar H10 with ECG, a
+pulse oximeter, a thermometer, a blood-pressure cuff) through a scripted morning, the gateway,
+and a live view of what arrives at the broker."""
 
 import asyncio
 import contextlib
@@ -16,23 +17,42 @@ from edge.demo.broker import LocalMosquitto
 from edge.demo.view import describe
 from edge.gateway import Gateway
 from edge.messages.payloads import TOPIC_ROOT
+from edge.sim.clock import VirtualClock
+from edge.sim.runner import ScenarioRun
+from edge.sim.scenario import Scenario, parse_scenario
+from edge.sim.session import gateway_config
+
+DEMO_SCENARIO = {
+    "name": "demo",
+    "patient": "patient-0001",
+    "duration_s": 3600,
+    "physiology": {"resting_bpm": 72},
+    "devices": [
+        {"id": "strap-01", "profile": "polar_h10"},
+        {"id": "oxi-01", "profile": "generic_pulse_oximeter"},
+        {"id": "thermo-01", "profile": "generic_thermometer", "interval_s": 30},
+        {"id": "cuff-01", "profile": "generic_blood_pressure", "interval_s": 120},
+    ],
+    "episodes": [
+        {"kind": "tachycardia", "start_s": 6, "duration_s": 30, "level": 150, "ramp_s": 3},
+        {"kind": "desaturation", "start_s": 60, "duration_s": 90, "level": 85, "ramp_s": 10},
+        {"kind": "af", "start_s": 240, "duration_s": 300},
+        {"kind": "fever", "start_s": 600, "duration_s": 1200, "level": 39.0, "ramp_s": 120},
+        {"kind": "hypotension", "start_s": 1800, "duration_s": 900},
+    ],
+}
+DEMO_STORY = ("tachycardia after 6 s, a desaturation after 1 min, atrial fibrillation after "
+              "4 min, a fever after 10 min, low blood pressure after 30 min")
 
 
-def demo_config(data_dir: Path, port: int) -> Config:
-    return parse_config({
+def demo_config(data_dir: Path, port: int, scenario: Scenario) -> Config:
+    base = parse_config({
         "gateway": {"id": "demo-gateway", "data_dir": str(data_dir)},
         "uplink": {"host": "127.0.0.1", "port": port},
         "summary": {"period_s": 10},
         "detect": {"heart_rate": {"high_bpm": 120, "min_duration_s": 5}},
-        "devices": [{
-            "id": "strap-01",
-            "patient": "patient-0001",
-            "simulation": {
-                "resting_bpm": 72,
-                "episodes": [{"start_s": 6, "duration_s": 30, "bpm": 150, "ramp_s": 3}],
-            },
-        }],
     }, "<embedded demo config>")
+    return gateway_config(base, scenario, "simulated")
 
 
 class LiveView:
@@ -70,12 +90,16 @@ async def _run_for(gateway: Gateway, seconds: float | None) -> None:
 
 
 def run_demo(seconds: float | None, out: TextIO) -> None:
+    scenario = parse_scenario(DEMO_SCENARIO, "<embedded demo scenario>")
     with LocalMosquitto() as broker, tempfile.TemporaryDirectory(prefix="edge-demo-") as data:
-        print(f"Mosquitto listening on {broker.host}:{broker.port}; simulated heart-rate strap "
-              "'strap-01' climbs into a tachycardia episode after 6 s; summaries every 10 s.",
+        devices = ", ".join(f"{d.id} ({d.profile})" for d in scenario.devices)
+        print(f"Mosquitto listening on {broker.host}:{broker.port}. Simulated patient "
+              f"{scenario.patient} wears {devices}: {DEMO_STORY}; summaries every 10 s.",
               file=out)
         print("Messages arriving at the broker (Ctrl-C to stop):", file=out, flush=True)
-        gateway = Gateway(demo_config(Path(data), broker.port))
+        clock = VirtualClock()
+        gateway = Gateway(demo_config(Path(data), broker.port, scenario), clock.now,
+                          [ScenarioRun(scenario, clock)])
         try:
             with LiveView(broker.host, broker.port, out), contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_run_for(gateway, seconds))

@@ -27,6 +27,10 @@ def _summary(payload: dict[str, Any]) -> str:
 
 
 def _event(payload: dict[str, Any]) -> str:
+    if "limit" not in payload:  # a rhythm event
+        burden = payload["burden"]["value"]
+        return (f"{payload['event_type'].replace('_', ' ')} {payload['phase']} (from the "
+                f"{payload['source'].upper()}, burden {burden:.0%})  [seq {payload.get('seq')}]")
     limit, extreme = payload["limit"], payload["extreme"]
     vital = payload["vital"].replace("_", " ")
     return (f"{payload['event_type'].replace('_', ' ')} {payload['phase']}: {vital} "
@@ -38,4 +42,9 @@ def _status(payload: dict[str, Any]) -> str:
     return f"gateway {payload['gateway_id']} is {payload['state']}"
 
 
-_DESCRIBERS = {"summary": _summary, "event": _event, "status": _status}
+def _diagnostic(payload: dict[str, Any]) -> str:
+    return f"{payload['diagnostic_type'].replace('_', ' ')}: {payload.get('stream', '')}"
+
+
+_DESCRIBERS = {"summary": _summary, "event": _event, "status": _status,
+               "diagnostic": _diagnostic}

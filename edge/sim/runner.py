@@ -54,10 +54,14 @@ class ScenarioRun:
         """Each device's address and id."""
         return {w.peripheral.address: w.id for w in self.wearables.values()}
 
-    async def run(self, radio: Radio) -> None:
-        """Send every device's values through `radio` until the scenario's end."""
+    def attach(self, radio: Radio) -> None:
+        """Let the devices answer through `radio` (a central may write before the run)."""
         for wearable in self.wearables.values():
             wearable.attach(radio)
+
+    async def run(self, radio: Radio) -> None:
+        """Send every device's values through `radio` until the scenario's end."""
+        self.attach(radio)
         self._log({"record": "run", "scenario": self.scenario.name,
                    "patient": self.scenario.patient, "seed": self.scenario.seed,
                    "speed": self.clock.speed, "epoch": self.clock.epoch,

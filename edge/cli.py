@@ -198,11 +198,11 @@ def _sim(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as files:
         truth = files.enter_context(_private_file(args.truth)) if args.truth else None
         if args.config:
-            gateway = asyncio.run(run_with_gateway(scenario, load_config(args.config),
-                                                   args.radio, truth))
-            print(f"scenario {scenario.name!r} done: {gateway.counters.events} events, "
-                  f"{gateway.counters.decode_errors} decode errors, "
-                  f"{gateway.outbox.count()} messages left in the outbox")
+            result = asyncio.run(run_with_gateway(scenario, load_config(args.config),
+                                                  args.radio, truth))
+            print(f"scenario {scenario.name!r} done: {result.counters.events} events, "
+                  f"{result.counters.decode_errors} decode errors, "
+                  f"{result.pending} messages left in the outbox")
         else:
             run = asyncio.run(run_devices(scenario, args.radio, args.transport, truth,
                                           lambda line: print(line, flush=True)))

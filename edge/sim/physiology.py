@@ -139,10 +139,11 @@ class Patient:
         return 60 * len(recent) / sum(recent) if recent else self.sinus_rate_at(t)
 
     def beats_between(self, start: float, end: float) -> list[Beat]:
-        """The beats with start <= t < end. Times must not go back more than 30 s."""
+        """The beats with start <= t < end. A later call's `start` must not go back more than
+        30 s: older beats are forgotten."""
         while self._beats[-1].t < end:
             self._beats.append(self._next_beat(self._beats[-1]))
-        while len(self._beats) > 2 and self._beats[1].t < end - _KEEP_BEATS_S:
+        while len(self._beats) > 2 and self._beats[1].t < start - _KEEP_BEATS_S:
             self._beats.popleft()
         return [b for b in self._beats if start <= b.t < end]
 

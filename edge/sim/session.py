@@ -6,10 +6,13 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Literal, TextIO
 
 from edge.config import Config, DeviceSettings
 from edge.gateway import Gateway
+from edge.link.ble.central import BleCentral
+from edge.metrics import Counters
 from edge.sim.bluez import SYSTEM_BUS_VARIABLE, BluezEmulator, PrivateSystemBus
 from edge.sim.clock import VirtualClock
 from edge.sim.radio.emulated_bluez import EmulatedBluezRadio
@@ -31,20 +34,27 @@ def gateway_config(base: Config, scenario: Scenario, link: Literal["simulated", 
     return dataclasses.replace(base, devices=devices)
 
 
+@dataclass(frozen=True)
+class GatewayRun:
+    """What a gateway in this process did during a scenario."""
+
+    counters: Counters
+    pending: int  # messages still in the outbox at the end
+    central: BleCentral | None
+
+
 async def run_with_gateway(scenario: Scenario, base: Config, radio: Literal["inprocess", "bluez"],
-                           truth: TextIO | None = None, settle_s: float = SETTLE_S) -> Gateway:
-    """Run the scenario into a gateway in this process; return the gateway (closed)."""
+                           truth: TextIO | None = None, settle_s: float = SETTLE_S) -> GatewayRun:
+    """Run the scenario into a gateway in this process."""
     clock = VirtualClock(scenario.speed)
     run = ScenarioRun(scenario, clock, truth)
     if radio == "inprocess":
         gateway = Gateway(gateway_config(base, scenario, "simulated"), clock.now, [run])
-        await _serve(gateway, clock.sleep_until(scenario.duration_s), settle_s)
-        return gateway
+        return await _serve(gateway, clock.sleep_until(scenario.duration_s), settle_s)
     async with emulated_bluez() as emulator:
         bluez_radio = EmulatedBluezRadio(emulator, run.wearables.values())
         gateway = Gateway(gateway_config(base, scenario, "ble"), clock.now)
-        await _serve(gateway, run.run(bluez_radio), settle_s)
-        return gateway
+        return await _serve(gateway, run.run(bluez_radio), settle_s)
 
 
 async def run_devices(scenario: Scenario, radio: RadioKind, transports: Sequence[str],
@@ -82,7 +92,7 @@ async def emulated_bluez() -> AsyncIterator[BluezEmulator]:
                 os.environ[SYSTEM_BUS_VARIABLE] = saved
 
 
-async def _serve(gateway: Gateway, until: Awaitable[None], settle_s: float) -> None:
+async def _serve(gateway: Gateway, until: Awaitable[None], settle_s: float) -> GatewayRun:
     stop = asyncio.Event()
     running = asyncio.create_task(gateway.run(stop))
     try:
@@ -91,5 +101,7 @@ async def _serve(gateway: Gateway, until: Awaitable[None], settle_s: float) -> N
     finally:
         stop.set()
         await running
+        pending = gateway.outbox.count()
         gateway.close()
+    return GatewayRun(gateway.counters, pending, gateway.central)
 

@@ -14,9 +14,8 @@ import pytest
 from edge.cli import main
 from edge.config import Config, parse_config
 from edge.demo.broker import LocalMosquitto
-from edge.gateway import Gateway
 from edge.sim.scenario import load_scenario
-from edge.sim.session import run_with_gateway
+from edge.sim.session import GatewayRun, run_with_gateway
 from tests.conftest import Subscriber
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
@@ -38,7 +37,7 @@ def gateway_config(tmp_path: Path, port: int) -> Config:
 class Run:
     score: dict[str, Any]
     subscriber: Subscriber
-    gateway: Gateway
+    gateway: GatewayRun
     truth: list[dict[str, Any]]
 
 

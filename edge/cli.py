@@ -9,9 +9,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from edge import __version__
 from edge.config import Config, load_config
@@ -29,6 +29,7 @@ EXIT_INTERNAL = 70
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 log = logging.getLogger("edge")
+_Result = TypeVar("_Result")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,16 +199,34 @@ def _sim(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as files:
         truth = files.enter_context(_private_file(args.truth)) if args.truth else None
         if args.config:
-            result = asyncio.run(run_with_gateway(scenario, load_config(args.config),
-                                                  args.radio, truth))
+            result = asyncio.run(_until_signalled(run_with_gateway(
+                scenario, load_config(args.config), args.radio, truth)))
+            if result is None:
+                return EXIT_OK
             print(f"scenario {scenario.name!r} done: {result.counters.events} events, "
                   f"{result.counters.decode_errors} decode errors, "
                   f"{result.pending} messages left in the outbox")
         else:
-            run = asyncio.run(run_devices(scenario, args.radio, args.transport, truth,
-                                          lambda line: print(line, flush=True)))
+            run = asyncio.run(_until_signalled(run_devices(
+                scenario, args.radio, args.transport, truth,
+                lambda line: print(line, flush=True))))
+            if run is None:
+                return EXIT_OK
             print(f"scenario {scenario.name!r} done: {run.counters}")
     return EXIT_OK
+
+
+async def _until_signalled(work: Coroutine[Any, Any, _Result]) -> _Result | None:
+    """`work`, cancelled (so that it cleans up: a private D-Bus, bumble transports) on SIGINT or
+    SIGTERM, when the result is None."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return None
 
 
 def _sim_problem(args: argparse.Namespace, speed: float) -> str | None:
@@ -225,6 +244,7 @@ def _sim_problem(args: argparse.Namespace, speed: float) -> str | None:
 def _private_file(path: Path) -> Iterator[TextIO]:
     """A new file only its owner can read: ground truth says what happened to a patient."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
     with open(descriptor, "w", encoding="utf-8") as file:
         yield file
 

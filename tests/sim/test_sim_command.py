@@ -2,6 +2,7 @@
 same process, publishing to a real Mosquitto; then `edge sim score`."""
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -52,3 +53,38 @@ def test_edge_sim_refuses_what_cannot_work() -> None:
     missing = edge("sim", "--scenario", "nowhere.toml")
     assert missing.returncode == 2 and "nowhere.toml: cannot read" in missing.stderr
     assert "Traceback" not in no_gateway.stderr + too_fast.stderr + missing.stderr
+
+
+def test_devices_on_the_emulated_bluez_are_found_by_another_process(tmp_path: Path) -> None:
+    scenario = tmp_path / "rig.toml"
+    scenario.write_text("""
+name = "rig"
+patient = "patient-0001"
+duration_s = 30
+[[devices]]
+id = "h10"
+profile = "polar_h10"
+[[devices]]
+id = "cuff"
+profile = "generic_blood_pressure"
+""")
+    with subprocess.Popen([sys.executable, "-m", "edge", "sim", "--scenario", str(scenario),
+                           "--radio", "bluez"], stdout=subprocess.PIPE, text=True) as sim:
+        try:
+            assert sim.stdout is not None
+            announced = sim.stdout.readline()
+            variable, _, address = announced.strip().rpartition(" ")[2].partition("=")
+            assert variable == "DBUS_SYSTEM_BUS_ADDRESS", announced
+            scan = subprocess.run([sys.executable, "-m", "edge", "scan", "--seconds", "2"],
+                                  capture_output=True, text=True, timeout=60,
+                                  env={**os.environ, variable: address})
+        finally:
+            sim.terminate()
+            # It cleans up (its private D-Bus, its folder) and exits normally.
+            assert sim.wait(20) == 0
+    assert not Path(address.removeprefix("unix:path=")).exists()
+    assert scan.returncode == 0, scan.stderr
+    found = [line.split() for line in scan.stdout.splitlines()[1:-1]]
+    assert [(row[0], row[-2]) for row in found] == [("C0:DE:00:00:00:01", "polar_h10"),
+                                                    ("C0:DE:00:00:00:02",
+                                                     "generic_blood_pressure")]

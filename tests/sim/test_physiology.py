@@ -11,7 +11,7 @@ from edge.detector_models import load_detector_models
 from edge.records.wfdb import Record
 from edge.shipped import shipped_dir
 from edge.sim.ecg_waveform import EcgWaveform
-from edge.sim.physiology import Baseline, Episode, Patient
+from edge.sim.physiology import Baseline, Episode, EpisodeKind, Patient
 
 
 def rr(patient: Patient, start: float, end: float) -> list[float]:
@@ -105,3 +105,20 @@ def test_the_gateways_own_detectors_find_the_drawn_beats_pvcs_and_af(fs: float) 
     labels = report["beat_labels"]
     assert abs(labels[: int(len(labels) * 0.35)].count("V") - pvcs) <= 3
     assert [round(e["onset_s"]) // 60 for e in report["episodes"]][:1] == [3]
+
+
+@pytest.mark.parametrize(("kind", "level", "usable"), [
+    ("noise", 0.4, False), ("off_body", 0.0, False), ("motion", 1.5, True)])
+def test_artefacts_make_the_signal_unusable_or_leave_the_beats_findable(
+    kind: EpisodeKind, level: float, usable: bool,
+) -> None:
+    """Noise and an electrode off the skin make the gateway's quality check refuse the signal;
+    slow motion artefact does not hide the beats. None of it looks like AF."""
+    waveform = EcgWaveform(Patient(Baseline(), [Episode(kind, 60, 120, level)], seed=3), 130)
+    signal = np.concatenate([waveform.samples_mv(i, 73) for i in range(0, 130 * 240, 73)])
+    report = analyze_record(Record("sim", 130.0, signal, np.zeros(1, np.int16), 1.0, "mV"),
+                            ANALYSIS)
+    during = [w["usable"] for w in report["quality"] if 65 <= w["start_s"] < 175]
+    outside = [w["usable"] for w in report["quality"] if not 55 <= w["start_s"] < 185]
+    assert all(outside) and during and all(u == usable for u in during)
+    assert report["episodes"] == [] and not report["verdict"]["af"]

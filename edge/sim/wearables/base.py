@@ -73,6 +73,8 @@ class Wearable:
     manufacturer_data: ClassVar[dict[int, bytes]] = {}
 
     default_interval_s: ClassVar[float] = 1.0
+    # When the first measurement is taken (run time, s); the interval's end by default.
+    first_reading_s: ClassVar[float | None] = None
 
     def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
         """`epoch`: the UTC time of run time 0."""
@@ -81,6 +83,8 @@ class Wearable:
         self.epoch = epoch
         self.battery_percent = spec.battery_pct
         self.interval_s = spec.interval_s or self.default_interval_s
+        first = self.interval_s if self.first_reading_s is None else self.first_reading_s
+        self.readings = Every(self.interval_s, first_s=first)
         # How far the device's own clock has drifted ahead of true time, in seconds.
         self.clock_offset_s = 0.0
         self._radio: Radio | None = None

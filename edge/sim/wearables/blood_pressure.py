@@ -7,19 +7,16 @@ from typing import ClassVar
 from edge.gatt.blood_pressure_measurement import BloodPressureMeasurement
 from edge.gatt.intermediate_cuff_pressure import IntermediateCuffPressure
 from edge.sim.peripheral import Characteristic, Service
-from edge.sim.physiology import Patient
-from edge.sim.wearables.base import DeviceSpec, Every, Value, Wearable
+from edge.sim.wearables.base import Value, Wearable
 
 
 class BloodPressureCuff(Wearable):
     profile: ClassVar[str] = "generic_blood_pressure"
     model: ClassVar[str] = "BPM"
     advertised_services: ClassVar[tuple[str, ...]] = ("1810",)
+    first_reading_s: ClassVar[float | None] = 10.0
     default_interval_s: ClassVar[float] = 300.0
 
-    def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
-        super().__init__(spec, patient, epoch)
-        self._measurements = Every(self.interval_s, first_s=10.0)
 
     def services(self) -> Sequence[Service]:
         return [Service("1810", [
@@ -30,7 +27,7 @@ class BloodPressureCuff(Wearable):
 
     def values_until(self, t: float) -> list[Value]:
         values = []
-        for tick in self._measurements.due(t):
+        for tick in self.readings.due(t):
             systolic, diastolic = self.patient.blood_pressure_at(tick)
             mean = diastolic + (systolic - diastolic) / 3
             values.append((BloodPressureMeasurement.UUID, BloodPressureMeasurement(

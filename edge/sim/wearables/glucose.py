@@ -9,7 +9,7 @@ from edge.gatt.glucose_measurement import GlucoseMeasurement
 from edge.gatt.units import GlucoseUnit
 from edge.sim.peripheral import Characteristic, Service
 from edge.sim.physiology import Patient
-from edge.sim.wearables.base import DeviceSpec, Every, Value, Wearable
+from edge.sim.wearables.base import DeviceSpec, Value, Wearable
 
 _MG_DL_PER_KG_L = 1e5  # the Glucose Service sends kg/L
 _CAPILLARY_WHOLE_BLOOD = 1
@@ -22,9 +22,10 @@ class GlucoseMeter(Wearable):
     advertised_services: ClassVar[tuple[str, ...]] = ("1808",)
     default_interval_s: ClassVar[float] = 3600.0
 
+    first_reading_s: ClassVar[float | None] = 15.0
+
     def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
         super().__init__(spec, patient, epoch)
-        self._readings = Every(self.interval_s, first_s=15.0)
         self._sequence = 0
 
     def services(self) -> Sequence[Service]:
@@ -36,7 +37,7 @@ class GlucoseMeter(Wearable):
 
     def values_until(self, t: float) -> list[Value]:
         values = []
-        for tick in self._readings.due(t):
+        for tick in self.readings.due(t):
             self._sequence = (self._sequence + 1) % 0x10000
             values.append((GlucoseMeasurement.UUID, GlucoseMeasurement(
                 self._sequence, self.device_time(tick), None,
@@ -51,14 +52,10 @@ class ContinuousGlucoseMonitor(Wearable):
     advertised_services: ClassVar[tuple[str, ...]] = ("181f",)
     default_interval_s: ClassVar[float] = 300.0
 
-    def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
-        super().__init__(spec, patient, epoch)
-        self._readings = Every(self.interval_s, first_s=self.interval_s)
-
     def services(self) -> Sequence[Service]:
         return [Service("181f", [Characteristic(CgmMeasurement.UUID, ["notify"])])]
 
     def values_until(self, t: float) -> list[Value]:
         return [(CgmMeasurement.UUID, CgmMeasurement(
             round(self.patient.glucose_at(tick)), round(tick / 60)).to_bytes())
-            for tick in self._readings.due(t)]
+            for tick in self.readings.due(t)]

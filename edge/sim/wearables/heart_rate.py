@@ -8,7 +8,7 @@ from edge.gatt.body_sensor_location import BodySensorLocation
 from edge.gatt.heart_rate_measurement import HeartRateMeasurement
 from edge.sim.peripheral import Characteristic, Service
 from edge.sim.physiology import Patient
-from edge.sim.wearables.base import DeviceSpec, Every, Value, Wearable
+from edge.sim.wearables.base import DeviceSpec, Value, Wearable
 
 _RR_UNITS_PER_SECOND = 1024
 _CHEST = 1
@@ -20,7 +20,6 @@ class HeartRateStrap(Wearable):
     advertised_services: ClassVar[tuple[str, ...]] = ("180d",)
 
     def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
-        self._heart_rate_every = Every(1.0, first_s=1.0)
         self._last_packet_s = 0.0
         super().__init__(spec, patient, epoch)
 
@@ -33,7 +32,7 @@ class HeartRateStrap(Wearable):
 
     def values_until(self, t: float) -> list[Value]:
         return [(HeartRateMeasurement.UUID, self.heart_rate_packet(tick))
-                for tick in self._heart_rate_every.due(t)]
+                for tick in self.readings.due(t)]
 
     def rr_intervals_s(self, start: float, end: float) -> list[float]:
         """The RR interval of each beat with start <= t < end."""

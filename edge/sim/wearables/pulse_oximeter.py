@@ -21,7 +21,6 @@ class PulseOximeter(Wearable):
     def __init__(self, spec: DeviceSpec, patient: Patient, epoch: float) -> None:
         super().__init__(spec, patient, epoch)
         self._continuous = Every(1.0, first_s=1.0)
-        self._spot_checks = Every(self.interval_s, first_s=self.interval_s)
 
     def services(self) -> Sequence[Service]:
         features = PlxFeatures(PlxSupportedFeatures(0)).to_bytes()
@@ -42,5 +41,5 @@ class PulseOximeter(Wearable):
                   for tick in self._continuous.due(t)]
         values += [(PlxSpotCheckMeasurement.UUID,
                     PlxSpotCheckMeasurement(*self._reading(tick)).to_bytes())
-                   for tick in self._spot_checks.due(t)]
+                   for tick in self.readings.due(t)]
         return values

@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import os
@@ -128,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.set_defaults(command=_sim)
 
     bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
-    bench.add_argument("suite", choices=["decode", "inference", "analyze"])
+    bench.add_argument("suite", choices=["decode", "inference", "analyze", "uplink"])
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--models", type=Path, metavar="DIR",
                        help="models to time (default: the ones that ship)")
@@ -342,6 +343,10 @@ def _bench(args: argparse.Namespace) -> int:
         from edge.bench.decode import run_decode_benchmark
 
         result = run_decode_benchmark()
+    elif args.suite == "uplink":
+        from edge.bench.uplink import run_uplink_benchmark
+
+        result = run_uplink_benchmark()
     elif args.suite == "inference":
         from edge.bench.inference import run_inference_benchmark
 
@@ -369,9 +374,15 @@ def _runtimes(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     from edge.profiles import profiles_for
+    from edge.uplink.tls import certificate_warnings, client_context
 
-    profiles_for(load_config(args.file))
-    print(f"{args.file}: OK")
+    config = load_config(args.file)
+    profiles_for(config)
+    client_context(config)
+    warnings = certificate_warnings(config, dt.datetime.now(dt.UTC))
+    for warning in warnings:
+        print(f"{args.file}: warning: {warning}")
+    print(f"{args.file}: OK" if not warnings else f"{args.file}: usable, with warnings")
     return EXIT_OK
 
 

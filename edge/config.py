@@ -46,9 +46,51 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class OutboxSettings:
+    max_mb: float = setting(256.0, doc="Disk budget of the outbox, MB: beyond it the lowest "
+                            "class and oldest messages are dropped (alerts last of all).",
+                            check=in_range(0.01, 1e6))
+    key_file: str = setting(
+        "", doc="AES-256 key that seals the outbox's payloads, made on first start with mode "
+        "0600; empty: outbox.key in gateway.data_dir. Relative paths are relative to the "
+        "config file.")
+    alert_days: float = setting(30.0, doc="Days an undelivered alert (an event starting) is "
+                                "kept.", check=in_range(0.001, 3650))
+    event_days: float = setting(30.0, doc="Days an undelivered event (an event ending) is kept.",
+                                check=in_range(0.001, 3650))
+    summary_days: float = setting(7.0, doc="Days an undelivered summary is kept.",
+                                  check=in_range(0.001, 3650))
+    diagnostic_days: float = setting(2.0, doc="Days an undelivered diagnostic is kept.",
+                                     check=in_range(0.001, 3650))
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_file: str = setting(
+        "", doc="CA certificates (PEM) the broker's certificate must chain to; empty: the "
+        "system's trusted CAs. Relative paths are relative to the config file.")
+    cert_file: str = setting("", doc="This gateway's client certificate (PEM), with any "
+                             "intermediates, for mutual TLS. Required unless plaintext.")
+    key_file: str = setting("", doc="The client certificate's private key (PEM); keep it "
+                            "readable by the gateway's user alone. Required unless plaintext.")
+
+
+@dataclass(frozen=True)
 class UplinkSettings:
-    host: str = setting("127.0.0.1", doc="MQTT broker host name or address.", check=non_empty)
-    port: int = setting(1883, doc="MQTT broker TCP port.", check=in_range(1, 65535))
+    host: str = setting("127.0.0.1", doc="MQTT broker host name or address; the broker's "
+                        "certificate must name it.", check=non_empty)
+    port: int = setting(8883, doc="MQTT broker TCP port.", check=in_range(1, 65535))
+    tls: TlsSettings = setting(TlsSettings(), doc="TLS 1.2 or newer, verifying the broker and "
+                               "presenting a client certificate (mutual TLS).")
+    plaintext: bool = setting(
+        False, doc="Connect without TLS. Allowed only to a loopback address (a broker on this "
+        "machine: tests, demos, a local bridge).")
+    backlog_rate_per_s: float = setting(
+        500.0, doc="Messages per second at most while a backlog drains after an outage (0: no "
+        "limit); alerts are never held back.", check=in_range(0, 1e6))
+    max_attempts: int = setting(
+        10, doc="A message the broker refuses (PUBACK reason code 0x80 or above) this many "
+        "times is moved to the outbox's dead letters.", check=in_range(1, 1_000_000))
     keepalive_s: int = setting(30, doc="MQTT keep-alive interval in seconds.",
                                check=in_range(5, 3600))
     max_in_flight: int = setting(20, doc="QoS 1 messages awaiting PUBACK at once.",
@@ -161,6 +203,25 @@ class ClinicianLimitSettings:
 
 
 @dataclass(frozen=True)
+class ConsentSettings:
+    patient: str = setting(doc="Pseudonym of the patient who gave (or withdrew) consent.",
+                           check=pseudonym)
+    summaries: bool = setting(True, doc="Periodic summaries (and device diagnostics) may "
+                              "leave the home.")
+    events: bool = setting(True, doc="Events and alerts may leave the home.")
+    waveforms: bool = setting(False, doc="Raw waveform snippets around alerts may leave the "
+                              "home (this gateway sends none yet).")
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    public_key_file: str = setting(
+        "", doc="Ed25519 public key (PEM) that must have signed every remote configuration "
+        "and model update; empty: remote updates are refused. Relative paths are relative to "
+        "the config file.")
+
+
+@dataclass(frozen=True)
 class EpisodeSettings:
     start_s: float = setting(doc="Seconds after start when the episode begins.",
                              check=in_range(0, 1e9))
@@ -251,10 +312,15 @@ class DeviceSettings:
 class Config:
     gateway: GatewaySettings = setting(doc="This gateway.")
     uplink: UplinkSettings = setting(UplinkSettings(), doc="The MQTT broker of the care team.")
+    outbox: OutboxSettings = setting(OutboxSettings(), doc="The durable, sealed outbox.")
     summary: SummarySettings = setting(SummarySettings(), doc="Periodic summaries.")
     detect: DetectSettings = setting(DetectSettings(), doc="Event detection.")
     ble: BleSettings = setting(BleSettings(), doc="Bluetooth LE.")
     devices: list[DeviceSettings] = setting([], doc="Wearables this gateway serves.")
+    consent: list[ConsentSettings] = setting(
+        [], doc="What each patient agreed may leave the home; a patient not listed agreed to "
+        "summaries and events, not waveforms. A remote update may change it.")
+    control: ControlSettings = setting(ControlSettings(), doc="Signed remote updates.")
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
     source: str = field(default="<config>", metadata={"internal": True})
@@ -262,6 +328,11 @@ class Config:
     @property
     def data_path(self) -> Path:
         return self.base_dir / self.gateway.data_dir
+
+    @property
+    def outbox_key_path(self) -> Path:
+        key_file = self.outbox.key_file
+        return self.base_dir / key_file if key_file else self.data_path / "outbox.key"
 
     @property
     def models_path(self) -> Path | None:

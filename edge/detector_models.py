@@ -2,6 +2,7 @@
 corrupt or fails its check is refused with the file and the reason, and the rule-based detector
 takes its place."""
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,11 @@ class DetectorModels:
                            else DEFAULT_THRESHOLD),
         )
 
+    def replacing(self, model: Model, settings: ModelSettings) -> "DetectorModels":
+        """These models with `model` in the slot the settings give its name."""
+        slots = {settings.af: "af_rr", settings.af_ecg: "af_ecg", settings.pvc: "pvc"}
+        return dataclasses.replace(self, **{slots[model.name]: model})
+
     def analysis(self) -> AnalysisModels:
         rhythm = self.rhythm(ecg=True)
         af = self.af(ecg=True)
@@ -70,16 +76,25 @@ def model_name(model: Model | None) -> str:
     return "rules" if model is None else f"{model.name} {model.version}"
 
 
-def load_detector_models(settings: ModelSettings, folder: Path) -> DetectorModels:
-    return DetectorModels(af_rr=_model(folder, settings.af, settings),
-                          af_ecg=_model(folder, settings.af_ecg, settings),
-                          pvc=_model(folder, settings.pvc, settings))
+def load_detector_models(settings: ModelSettings, folder: Path,
+                         updated: Path | None = None) -> DetectorModels:
+    """The models named in `settings`, from `folder`; a package of the same name in `updated`
+    (installed by a remote update) comes first, while it loads."""
+    return DetectorModels(af_rr=_model(folder, settings.af, settings, updated),
+                          af_ecg=_model(folder, settings.af_ecg, settings, updated),
+                          pvc=_model(folder, settings.pvc, settings, updated))
 
 
-def _model(folder: Path, package: str, settings: ModelSettings) -> Model | None:
+def _model(folder: Path, package: str, settings: ModelSettings,
+           updated: Path | None) -> Model | None:
     if not package:
         return None
     backend = None if settings.backend == "auto" else settings.backend
+    if updated is not None and (updated / package / "manifest.json").exists():
+        try:
+            return load_model(updated / package / "manifest.json", backend, settings.precision)
+        except (ModelRefused, RuntimeUnavailable) as error:
+            log.error("updated model refused, using the configured one: %s", error)
     try:
         model = load_model(folder / package / "manifest.json", backend, settings.precision)
     except (ModelRefused, RuntimeUnavailable) as error:

@@ -4,18 +4,24 @@ link -> Pipeline (decode -> signals -> detect -> messages) -> Outbox -> MqttUpli
 """
 
 import asyncio
+import datetime as dt
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from edge.baseline_file import load_baselines, save_baselines
-from edge.config import Config
+from edge.config import Config, ConsentSettings
+from edge.control.remote import RemoteControl, update_topic
 from edge.detect.baselines import BaselineStore
+from edge.detect.vitals import ClinicianLimits
 from edge.detector_models import load_detector_models
+from edge.inference import Model, load_model
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
+from edge.messages.consent import ConsentPolicy
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
@@ -28,6 +34,7 @@ from edge.sim.radio.inprocess import InProcessRadio
 from edge.sim.runner import ScenarioRun
 from edge.sim.scenario import device_scenario
 from edge.uplink.mqtt import MqttUplink
+from edge.uplink.tls import certificate_warnings, client_context
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +78,28 @@ class Gateway:
                  scenarios: Sequence[ScenarioRun] = ()) -> None:
         """`clock` gives UTC seconds (a simulation's virtual clock in tests); `scenarios` drive
         the config's simulated devices (by default each device's own `simulation`)."""
+        tls = client_context(config)  # first: a config error must leave nothing open
+        for warning in certificate_warnings(config, dt.datetime.now(dt.UTC)):
+            log.error("%s: %s", config.source, warning)
         self.counters = Counters()
         self._clock = clock
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
-        self.outbox = Outbox(config.data_path / "outbox.db")
+        self.outbox = Outbox(config.data_path / "outbox.db", config.outbox,
+                             config.outbox_key_path)
+        self.consent = ConsentPolicy()
+        self.apply_consent(config.consent)
         self._baselines = _baselines(config)
         self._baselines_path = config.data_path / "baselines.json"
         self._save_interval_s = config.detect.baselines.save_interval_s
-        models = load_detector_models(config.detect.models,
-                                      config.models_path or shipped_dir("models"))
-        self._pipeline = Pipeline(config, self.counters, self._baselines, models)
-        self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters)
+        self._model_settings = config.detect.models
+        self._models = load_detector_models(config.detect.models,
+                                            config.models_path or shipped_dir("models"),
+                                            updated=config.data_path / "models")
+        self._pipeline = Pipeline(config, self.counters, self._baselines, self._models)
+        self.remote = RemoteControl(config, self, clock)
+        self.remote.reapply()
+        self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters,
+                                  tls, {update_topic(config.gateway.id): self._on_update})
         self._links = simulated_links(config, scenarios)
         self.central = ble_central(config, clock)
         if self.central is not None:
@@ -137,9 +155,44 @@ class Gateway:
             await asyncio.sleep(_TICK_S)
             self._store(self._pipeline.tick(self._clock()))
 
+    # What remote updates change (edge.control.remote.Targets).
+
+    def device_ids(self) -> list[str]:
+        return self._pipeline.device_ids
+
+    def set_clinician_limits(self, device_id: str, limits: ClinicianLimits) -> None:
+        self._pipeline.set_clinician_limits(device_id, limits)
+
+    def model_names(self) -> list[str]:
+        settings = self._model_settings
+        return [name for name in (settings.af, settings.af_ecg, settings.pvc) if name]
+
+    def load_model(self, manifest: Path) -> Model:
+        settings = self._model_settings
+        return load_model(manifest, None if settings.backend == "auto" else settings.backend,
+                          settings.precision)
+
+    def swap_model(self, model: Model) -> None:
+        self._models = self._models.replacing(model, self._model_settings)
+        self._pipeline.use_models(self._models)
+
+    def _on_update(self, payload: bytes) -> None:
+        self._store([self.remote.handle(payload)])
+
+    def apply_consent(self, consents: Sequence[ConsentSettings]) -> None:
+        """Take these patients' consent into effect: from now on, and for what is queued."""
+        for patient, classes in self.consent.update(consents).items():
+            purged = self.outbox.purge(patient, classes)
+            self.counters.withheld += purged
+            if purged:
+                log.info("consent: %d queued message(s) of %s withheld (%s)", purged, patient,
+                         ", ".join(classes))
+
     def _store(self, messages: list[OutgoingMessage]) -> None:
-        if messages:
-            self.outbox.put(messages)
+        allowed = [message for message in messages if self.consent.allows(message)]
+        self.counters.withheld += len(messages) - len(allowed)
+        if allowed:
+            self.outbox.put(allowed)
             self._uplink.wake()
 
 

@@ -16,6 +16,11 @@ class Counters:
     published: int = 0
     acknowledged: int = 0
     publish_failures: int = 0
+    # Messages kept home because the patient did not consent to their class.
+    withheld: int = 0
+    connect_failures: int = 0
+    # Connections that failed in TLS: a refused certificate, either side's.
+    tls_failures: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

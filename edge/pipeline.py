@@ -108,21 +108,41 @@ class Pipeline:
         self._gateway_id = config.gateway.id
         self._counters = counters
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
-        specs = _vital_specs(config.detect)
-        desaturation = DesaturationSettings(
+        self._specs = _vital_specs(config.detect)
+        self._desaturation = DesaturationSettings(
             min_duration_s=config.detect.desaturation.min_duration_s,
             odi_window_s=config.detect.desaturation.odi_window_s)
+        self._baselines = baselines
         self._channels = {
             device.id: _DeviceChannel(
                 device,
                 HeartRateSummarizer(device.id, config.summary.period_s, _HEART_RATE_RATE_HZ),
-                VitalSignsMonitor(device.id, device.patient, baselines,
-                                  ClinicianLimits(**dataclasses.asdict(device.limits)),
-                                  specs, desaturation),
+                self._vitals(device, ClinicianLimits(**dataclasses.asdict(device.limits))),
                 af_detector(self._models.rhythm(ecg=False)),
             )
             for device in config.devices
         }
+
+    def _vitals(self, device: DeviceSettings, limits: ClinicianLimits) -> VitalSignsMonitor:
+        return VitalSignsMonitor(device.id, device.patient, self._baselines, limits,
+                                 self._specs, self._desaturation)
+
+    @property
+    def device_ids(self) -> list[str]:
+        return list(self._channels)
+
+    def set_clinician_limits(self, device_id: str, limits: ClinicianLimits) -> None:
+        """New limits for one device's patient, from now on (its vital-sign events start
+        afresh: one under way is raised again if it persists)."""
+        channel = self._channels[device_id]
+        channel.vitals = self._vitals(channel.settings, limits)
+
+    def use_models(self, models: DetectorModels) -> None:
+        """Swap the detector models; every device's rhythm analysis starts afresh with them."""
+        self._models = models
+        for channel in self._channels.values():
+            channel.rr_rhythm = af_detector(models.rhythm(ecg=False))
+            channel.ecg_rhythm = None
 
     def handle(self, notification: Notification) -> list[OutgoingMessage]:
         channel = self._channels.get(notification.device_id)

@@ -10,9 +10,13 @@ class RateLimitedLog:
         self._last: dict[str, float] = {}
         self._held_back: dict[str, int] = {}
 
-    def warning(self, key: str, now: float, message: str) -> None:
+    def due(self, key: str, now: float) -> bool:
+        """Whether a warning under `key` would be logged now."""
         last = self._last.get(key)
-        if last is not None and now - last < self._interval_s:
+        return last is None or now - last >= self._interval_s
+
+    def warning(self, key: str, now: float, message: str) -> None:
+        if not self.due(key, now):
             self._held_back[key] = self._held_back.get(key, 0) + 1
             return
         held_back = self._held_back.pop(key, 0)

@@ -71,7 +71,7 @@ class Subscriber:
 
     def of_schema(self, schema: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [payload for _, payload in self.messages if payload["schema"] == schema]
+            return [payload for _, payload in self.messages if payload.get("schema") == schema]
 
     def wait_for(self, condition: Callable[["Subscriber"], bool], timeout_s: float,
                  what: str) -> None:

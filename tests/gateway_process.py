@@ -18,6 +18,7 @@ data_dir = "data"
 
 [uplink]
 port = {port}
+plaintext = true
 reconnect_max_s = 1
 
 [summary]

@@ -19,7 +19,7 @@ def errors_of(table: dict[str, object]) -> list[str]:
 
 def test_minimal_config_takes_every_default() -> None:
     config = parse_config({"gateway": {"id": "gw-1"}})
-    assert config.uplink.port == 1883
+    assert (config.uplink.port, config.uplink.plaintext) == (8883, False)  # MQTT over TLS
     assert config.summary.period_s == 60
     assert config.detect.heart_rate.high_bpm == 120.0
     assert config.devices == []

@@ -13,6 +13,7 @@ from edge.link.notification import Notification
 def config_in(folder: Path) -> Config:
     return parse_config({
         "gateway": {"id": "gw-1", "data_dir": str(folder / "data")},
+        "uplink": {"plaintext": True},
         "devices": [{"id": "strap-01", "patient": "patient-0001"}],
     })
 

@@ -121,7 +121,7 @@ def test_a_dropped_ecg_frame_becomes_a_valid_data_gap_diagnostic(
     assert gap.payload["stream"] == "ecg"
     outbox = Outbox(tmp_path / "outbox.db")
     outbox.put(out)
-    (stored,) = outbox.pending(0, 10)
+    (stored,) = outbox.next_batch(10)
     payload = json.loads(stored.payload)
     assert [e.message for e in validators["diagnostic"].iter_errors(payload)] == []
     assert counters.gaps == 1
@@ -131,7 +131,7 @@ def stored_payloads(tmp_path: Path, messages: list[OutgoingMessage]) -> list[dic
     """The payloads as the outbox stores and publishes them, numbered in their stream."""
     outbox = Outbox(tmp_path / "outbox.db")
     outbox.put(messages)
-    payloads = [json.loads(stored.payload) for stored in outbox.pending(0, 1000)]
+    payloads = [json.loads(stored.payload) for stored in outbox.next_batch(1000)]
     outbox.close()
     return payloads
 

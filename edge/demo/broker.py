@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -33,13 +34,33 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    """A second, TLS listener that requires client certificates signed by `ca_file`."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    port: int = field(default_factory=free_loopback_port)
+
+    def listener(self) -> str:
+        return (f"listener {self.port} 127.0.0.1\n"
+                f"cafile {self.ca_file}\ncertfile {self.cert_file}\nkeyfile {self.key_file}\n"
+                "require_certificate true\ntls_version tlsv1.2\n")
+
+
 class LocalMosquitto:
     """Mosquitto on 127.0.0.1, with its persistence in a private folder so that it can be
-    stopped and started again on the same port with its queued messages intact."""
+    stopped and started again on the same port with its queued messages intact; with `tls`,
+    also a mutual-TLS listener."""
 
-    def __init__(self, port: int | None = None, workdir: Path | None = None) -> None:
+    def __init__(self, port: int | None = None, workdir: Path | None = None,
+                 tls: BrokerTls | None = None, acl_file: Path | None = None) -> None:
+        """`acl_file`: a Mosquitto ACL file, to make the broker refuse some publishes."""
         self.host = "127.0.0.1"
         self.port = port or free_loopback_port()
+        self.tls = tls
+        self._acl = f"acl_file {acl_file}\n" if acl_file else ""
         self._own_dir = workdir is None
         self._dir = workdir or Path(tempfile.mkdtemp(prefix="edge-mosquitto-"))
         self._process: subprocess.Popen[bytes] | None = None
@@ -55,6 +76,8 @@ class LocalMosquitto:
             "log_dest none\n"
             # Started as root, Mosquitto would switch to its own user, who cannot write here.
             f"user {getpass.getuser()}\n"
+            + self._acl
+            + (self.tls.listener() if self.tls else "")
         )
         self._process = subprocess.Popen(
             [self._binary, "-c", str(config)],
@@ -82,6 +105,13 @@ class LocalMosquitto:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the broker dies at once, as in a power cut, with what it held in memory."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
 

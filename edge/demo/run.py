@@ -48,7 +48,7 @@ DEMO_STORY = ("tachycardia after 6 s, a desaturation after 1 min, atrial fibrill
 def demo_config(data_dir: Path, port: int, scenario: Scenario) -> Config:
     base = parse_config({
         "gateway": {"id": "demo-gateway", "data_dir": str(data_dir)},
-        "uplink": {"host": "127.0.0.1", "port": port},
+        "uplink": {"host": "127.0.0.1", "port": port, "plaintext": True},
         "summary": {"period_s": 10},
         "detect": {"heart_rate": {"high_bpm": 120, "min_duration_s": 5}},
     }, "<embedded demo config>")

@@ -6,7 +6,7 @@ Only pseudonymous ids appear here: the gateway id, the device id and the patient
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from edge.detect.af import AfEvent
 from edge.detect.ectopy import PvcBurden
@@ -21,12 +21,26 @@ MS = "ms"
 PER_HOUR = "/h"
 
 
+# An alert is an event starting: what the care team must see first.
+MessageClass = Literal["alert", "event", "summary", "diagnostic"]
+PRIORITIES: dict[MessageClass, int] = {"alert": 0, "event": 1, "summary": 2, "diagnostic": 3}
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     # Messages in one stream are numbered in order, so that a receiver can see gaps.
     stream: str
     topic: str
     payload: dict[str, Any]
+
+    @property
+    def message_class(self) -> MessageClass:
+        kind = self.stream.split("/", 1)[0]
+        if kind == "event":
+            return "alert" if self.payload.get("phase") == "started" else "event"
+        if kind == "control":  # the answer to a remote update
+            return "event"
+        return "summary" if kind == "summary" else "diagnostic"
 
 
 def utc_iso(at: float) -> str:

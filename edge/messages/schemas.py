@@ -4,7 +4,7 @@ import json
 from importlib import resources
 from typing import Any
 
-MESSAGE_TYPES = ("summary", "event", "diagnostic", "status")
+MESSAGE_TYPES = ("summary", "event", "diagnostic", "status", "control_response")
 
 
 def load_schema(name: str) -> dict[str, Any]:

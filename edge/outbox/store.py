@@ -1,8 +1,13 @@
-"""SQLite outbox in WAL mode.
+"""The durable outbox: SQLite in WAL mode, payloads sealed with AES-GCM, drained by priority.
 
 A message is committed (synchronous=FULL) before anything publishes it, and deleted only after
 the broker has acknowledged it, so a crash or power cut at any moment loses nothing: at worst
 a message acknowledged but not yet deleted is published again, with the same message id.
+
+Alerts go before events, events before summaries, summaries before diagnostics; within a class,
+oldest first, so each stream stays in order. Over the disk budget, the lowest class and oldest
+message goes first: an alert only when nothing else is left. Each class expires after its own
+time. A database that cannot be read is moved aside and what can be read of it is salvaged.
 """
 
 import json
@@ -10,28 +15,48 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.messages.payloads import OutgoingMessage
+from edge.config import OutboxSettings
+from edge.messages.payloads import PRIORITIES, MessageClass, OutgoingMessage
+from edge.outbox.sealing import KeyFileError, Sealer, SealError, load_or_create_key
 
 log = logging.getLogger(__name__)
 
+_FORMAT = 2  # PRAGMA user_version of this layout; an older outbox is salvaged into a new one
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS message (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    priority INTEGER NOT NULL,
+    patient TEXT NOT NULL,
     stream TEXT NOT NULL,
     seq INTEGER NOT NULL,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS message_order ON message (priority, id);
+CREATE INDEX IF NOT EXISTS message_expiry ON message (expires_at);
 CREATE TABLE IF NOT EXISTS stream (
     name TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dead_letter (
+    id INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    dead_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
 """
+_EXPIRY_CHECK_S = 60.0
+_EVICTION_BATCH = 200
 
 
 class OutboxError(Exception):
@@ -41,13 +66,28 @@ class OutboxError(Exception):
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     id: int
+    priority: int
     topic: str
     payload: bytes
 
 
+@dataclass
+class OutboxCounters:
+    evicted: int = 0  # dropped to keep within the disk budget
+    expired: int = 0
+    dead_lettered: int = 0  # refused by the broker too often, or unreadable
+    salvaged: int = 0  # recovered from a database moved aside
+    unsalvageable: int = 0
+
+
 class Outbox:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, settings: OutboxSettings | None = None,
+                 key_file: Path | None = None) -> None:
+        """`key_file`: the AES key (made on first use); outbox.key beside the database by
+        default."""
         self.path = path
+        self.settings = settings or OutboxSettings()
+        self.counters = OutboxCounters()
         if path.parent.exists() and not path.parent.is_dir():
             raise OutboxError(f"cannot create the outbox at {path}: {path.parent} is not a folder")
         try:
@@ -55,50 +95,73 @@ class Outbox:
         except OSError as error:
             raise OutboxError(f"cannot create the outbox at {path}: {error.strerror}") from None
         try:
+            self._sealer = Sealer(load_or_create_key(key_file or path.with_name("outbox.key")))
+        except KeyFileError as error:
+            raise OutboxError(str(error)) from None
+        self._last_expiry = 0.0
+        self._bytes = 0
+        try:
             self._db = self._open()
         except sqlite3.DatabaseError as error:
-            self._db = self._replace_corrupt(error)
+            self._db = self._replace_and_salvage(str(error))
+        self._bytes = self._stored_bytes()
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables and version != _FORMAT:
+                raise sqlite3.DatabaseError(f"outbox format {version}, this gateway writes "
+                                            f"{_FORMAT}")
             db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={_FORMAT}")
             db.execute("SELECT count(*) FROM message").fetchone()
         except sqlite3.DatabaseError:
             db.close()
             raise
         return db
 
-    def _replace_corrupt(self, error: sqlite3.DatabaseError) -> sqlite3.Connection:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-        log.error("outbox %s is unreadable (%s); moved aside to %s for salvage, starting a new one",
-                  self.path, error, aside)
-        for suffix in ("", "-wal", "-shm"):
-            source = Path(f"{self.path}{suffix}")
-            if source.exists():
-                source.rename(Path(f"{aside}{suffix}"))
-        _create_private(self.path)
-        try:
-            return self._open()
-        except sqlite3.DatabaseError as second:
-            raise OutboxError(f"outbox {self.path}: cannot create a database: {second}") from None
+    # Writing
 
-    def put(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Number each message in its stream and commit them all in one transaction."""
+    def put(self, messages: Sequence[OutgoingMessage], now: float | None = None) -> list[int]:
+        """Number each message in its stream, seal it and commit them all in one transaction;
+        then keep within the budget and drop what has expired. Returns the messages' ids."""
         if not messages:
-            return
-        now = time.time()
+            return []
+        now = time.time() if now is None else now
         with self._transaction():
+            ids = []
             for message in messages:
                 seq = self._next_seq(message.stream)
                 payload = json.dumps(message.payload | {"seq": seq}, separators=(",", ":"))
-                self._db.execute(
-                    "INSERT INTO message (stream, seq, topic, payload, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (message.stream, seq, message.topic, payload.encode(), now),
-                )
+                ids.append(self._insert(
+                    message, seq, self._sealer.seal(payload.encode(), f"{message.stream}/{seq}"),
+                    now))
+        self._keep_within_budget()
+        if now - self._last_expiry >= _EXPIRY_CHECK_S:
+            self.expire(now)
+        return ids
+
+    def _insert(self, message: OutgoingMessage, seq: int, sealed: bytes,
+                created_at: float) -> int:
+        patient = message.payload.get("patient_id")
+        cursor = self._db.execute(
+            "INSERT INTO message (priority, patient, stream, seq, topic, payload, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (PRIORITIES[message.message_class], patient if isinstance(patient, str) else "",
+             message.stream, seq, message.topic, sealed, created_at,
+             created_at + self._lifetime_s(message.message_class)))
+        self._bytes += len(sealed) + len(message.topic)
+        return int(cursor.lastrowid or 0)
+
+    def _lifetime_s(self, message_class: MessageClass) -> float:
+        days = {"alert": self.settings.alert_days, "event": self.settings.event_days,
+                "summary": self.settings.summary_days,
+                "diagnostic": self.settings.diagnostic_days}[message_class]
+        return days * 86400
 
     def _next_seq(self, stream: str) -> int:
         row = self._db.execute(
@@ -108,32 +171,185 @@ class Outbox:
         ).fetchone()
         return int(row[0])
 
-    def pending(self, after_id: int, limit: int) -> list[StoredMessage]:
-        """Messages not yet acknowledged, oldest first, with ids above `after_id`."""
-        rows = self._db.execute(
-            "SELECT id, topic, payload FROM message WHERE id > ? ORDER BY id LIMIT ?",
-            (after_id, limit),
-        ).fetchall()
-        return [StoredMessage(int(id_), str(topic), bytes(payload)) for id_, topic, payload in rows]
+    def _keep_within_budget(self) -> None:
+        budget = self.settings.max_mb * 1e6
+        while self._bytes > budget:
+            victims = self._db.execute(
+                "SELECT id, length(payload) + length(topic) FROM message "
+                "ORDER BY priority DESC, id LIMIT ?", (_EVICTION_BATCH,)).fetchall()
+            if not victims:
+                return
+            chosen, freed = [], 0
+            for message_id, size in victims:
+                if self._bytes - freed <= budget:
+                    break
+                chosen.append(message_id)
+                freed += size
+            self.remove(chosen)
+            self.counters.evicted += len(chosen)
+            log.warning("outbox over its %.0f MB budget: dropped the %d lowest-priority, "
+                        "oldest messages", self.settings.max_mb, len(chosen))
 
-    def get(self, message_id: int) -> StoredMessage | None:
-        row = self._db.execute(
-            "SELECT id, topic, payload FROM message WHERE id = ?", (message_id,)
-        ).fetchone()
-        return None if row is None else StoredMessage(int(row[0]), str(row[1]), bytes(row[2]))
+    def expire(self, now: float) -> None:
+        self._last_expiry = now
+        with self._transaction():
+            freed = self._db.execute(
+                "SELECT count(*), coalesce(sum(length(payload) + length(topic)), 0) "
+                "FROM message WHERE expires_at <= ?", (now,)).fetchone()
+            self._db.execute("DELETE FROM message WHERE expires_at <= ?", (now,))
+        self.counters.expired += int(freed[0])
+        self._bytes -= int(freed[1])
+
+    # Reading and settling
+
+    def next_batch(self, limit: int, exclude: Collection[int] = ()) -> list[StoredMessage]:
+        """Up to `limit` messages to publish, highest priority and oldest first, leaving out
+        the ids in `exclude` (in flight, or waiting to be retried). A payload that does not
+        open is moved to the dead letters."""
+        marks = ",".join("?" * len(exclude))
+        rows = self._db.execute(
+            "SELECT id, priority, stream, seq, topic, payload FROM message "
+            f"WHERE id NOT IN ({marks}) ORDER BY priority, id LIMIT ?",
+            (*exclude, limit)).fetchall()
+        batch = []
+        for message_id, priority, stream, seq, topic, sealed in rows:
+            try:
+                payload = self._sealer.open(bytes(sealed), f"{stream}/{seq}")
+            except SealError as error:
+                self.dead_letter(int(message_id), str(error))
+                continue
+            batch.append(StoredMessage(int(message_id), int(priority), str(topic), payload))
+        return batch
 
     def remove(self, ids: Iterable[int]) -> None:
+        freed = 0
         with self._transaction():
-            self._db.executemany("DELETE FROM message WHERE id = ?", [(id_,) for id_ in ids])
+            for id_ in ids:
+                row = self._db.execute(
+                    "DELETE FROM message WHERE id = ? RETURNING length(payload) + length(topic)",
+                    (id_,)).fetchone()
+                freed += int(row[0]) if row else 0
+        self._bytes -= freed
+
+    def dead_letter(self, message_id: int, reason: str, now: float | None = None) -> None:
+        """Move a message that cannot be delivered aside, with the reason; it is kept sealed,
+        for a technician, and never published."""
+        with self._transaction():
+            row = self._db.execute(
+                "DELETE FROM message WHERE id = ? RETURNING id, stream, seq, topic, payload, "
+                "created_at", (message_id,)).fetchone()
+            if row is None:
+                return
+            self._db.execute("INSERT INTO dead_letter VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (*row, time.time() if now is None else now, reason))
+        self._bytes -= len(row[4]) + len(row[3])
+        self.counters.dead_lettered += 1
+        log.error("outbox message %d (%s #%d) moved to the dead letters: %s", message_id,
+                  row[1], row[2], reason)
+
+    def purge(self, patient: str, classes: Collection[MessageClass]) -> int:
+        """Delete the queued messages of these classes of one patient (consent withdrawn);
+        return how many."""
+        priorities = [PRIORITIES[c] for c in classes]
+        marks = ",".join("?" * len(priorities))
+        with self._transaction():
+            rows = self._db.execute(
+                f"DELETE FROM message WHERE patient = ? AND priority IN ({marks}) "
+                "RETURNING length(payload) + length(topic)", (patient, *priorities)).fetchall()
+        self._bytes -= sum(int(size) for (size,) in rows)
+        return len(rows)
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM message").fetchone()[0])
 
+    def depth(self) -> dict[str, int]:
+        """Messages waiting, by class."""
+        names = {priority: name for name, priority in PRIORITIES.items()}
+        return {names[int(p)]: int(n) for p, n in self._db.execute(
+            "SELECT priority, count(*) FROM message GROUP BY priority")}
+
+    def dead_letters(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0])
+
+    def stored_bytes(self) -> int:
+        return self._bytes
+
     def close(self) -> None:
         self._db.close()
 
+    def _stored_bytes(self) -> int:
+        return int(self._db.execute(
+            "SELECT coalesce(sum(length(payload) + length(topic)), 0) FROM message"
+        ).fetchone()[0])
+
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
+
+    # Salvage
+
+    def _replace_and_salvage(self, reason: str) -> sqlite3.Connection:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        log.error("outbox %s is unreadable (%s); moved aside to %s, salvaging what it holds",
+                  self.path, reason, aside)
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists():
+                source.rename(Path(f"{aside}{suffix}"))
+        _create_private(self.path)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as second:
+            raise OutboxError(f"outbox {self.path}: cannot create a database: {second}") from None
+        with self._transaction():
+            for row in _readable_rows(aside):
+                self._salvage(*row)
+        log.warning("outbox: salvaged %d messages from %s (%d could not be read); the file "
+                    "stays for inspection", self.counters.salvaged, aside,
+                    self.counters.unsalvageable)
+        return self._db
+
+    def _salvage(self, stream: str, seq: int, topic: str, stored: bytes,
+                 created_at: float) -> None:
+        """Re-queue one row of the old database: sealed with our key, or an older outbox's
+        plain JSON (sealed now); anything else cannot be trusted and is only counted."""
+        context = f"{stream}/{seq}"
+        try:
+            plaintext, sealed = self._sealer.open(stored, context), stored
+        except SealError:
+            plaintext, sealed = stored, self._sealer.seal(stored, context)
+        try:
+            payload = json.loads(plaintext)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            self.counters.unsalvageable += 1
+            return
+        self._insert(OutgoingMessage(stream, topic, payload), seq, sealed, created_at)
+        self._db.execute("INSERT INTO stream (name, last_seq) VALUES (?, ?) ON CONFLICT(name) "
+                         "DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+                         (stream, seq))
+        self.counters.salvaged += 1
+
+
+def _readable_rows(path: Path) -> Iterator[tuple[str, int, str, bytes, float]]:
+    """Each message row of a damaged outbox that can still be read, one at a time, so that a
+    bad page costs only its own rows."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        last = db.execute("SELECT max(id) FROM message").fetchone()[0] or 0
+    except sqlite3.DatabaseError:
+        return
+    try:
+        for message_id in range(1, int(last) + 1):
+            try:
+                row = db.execute("SELECT stream, seq, topic, payload, created_at FROM message "
+                                 "WHERE id = ?", (message_id,)).fetchone()
+            except sqlite3.DatabaseError:
+                continue
+            if row is not None:
+                yield str(row[0]), int(row[1]), str(row[2]), bytes(row[3]), float(row[4])
+    finally:
+        db.close()
 
 
 class _Transaction:

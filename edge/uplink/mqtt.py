@@ -7,7 +7,9 @@ loop, which alone touches the outbox and the in-flight table.
 import asyncio
 import json
 import logging
+import ssl
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -20,6 +22,7 @@ from edge.messages.payloads import status_payload, status_topic
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
 from edge.ratelimit import RateLimitedLog
+from edge.uplink.tls import probe
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,16 @@ _SHUTDOWN_TIMEOUT_S = 2.0
 
 class MqttUplink:
     def __init__(
-        self, settings: UplinkSettings, gateway_id: str, outbox: Outbox, counters: Counters
+        self, settings: UplinkSettings, gateway_id: str, outbox: Outbox, counters: Counters,
+        tls: ssl.SSLContext | None, handlers: Mapping[str, Callable[[bytes], None]] | None = None,
     ) -> None:
+        """`tls`: the context of `edge.uplink.tls.client_context`; None only for plaintext to
+        a loopback address. `handlers`: topics to subscribe to (QoS 1), each with what to call,
+        in the asyncio loop, with a message's payload."""
+        self._handlers = dict(handlers or {})
         self._settings = settings
+        self._tls = tls
+        self._probing = False
         self._gateway_id = gateway_id
         self._outbox = outbox
         self._counters = counters
@@ -41,9 +51,12 @@ class MqttUplink:
         self._stopping = False
         # paho message id -> outbox row id, for messages awaiting PUBACK.
         self._in_flight: dict[int, int] = {}
-        self._last_sent_id = 0
-        self._acked: list[int] = []
-        self._retry: list[int] = []
+        self._acked: list[int] = []  # acknowledged, deleted from the outbox in batches
+        self._waiting: set[int] = set()  # refused by the broker, to be offered again later
+        self._refusals: dict[int, int] = {}
+        self._backlog = TokenBucket(settings.backlog_rate_per_s)
+        # Told the outbox id of each message the broker acknowledges (for the benchmark).
+        self.on_acknowledged: Callable[[int], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._warnings = RateLimitedLog(log, _UNREACHABLE_LOG_INTERVAL_S)
         self._client = self._make_client()
@@ -54,6 +67,8 @@ class MqttUplink:
             client_id=f"edge-{self._gateway_id}",
             protocol=mqtt.MQTTv5,
         )
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
         client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
         client.reconnect_delay_set(1, self._settings.reconnect_max_s)
         client.max_inflight_messages_set(self._settings.max_in_flight)
@@ -61,6 +76,7 @@ class MqttUplink:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         return client
 
     @property
@@ -101,19 +117,23 @@ class MqttUplink:
         await asyncio.to_thread(self._client.loop_stop)
 
     def _publish_pending(self) -> None:
+        """Fill the in-flight window, alerts first; the rest no faster than the backlog rate."""
         while self._connected:
             room = self._settings.max_in_flight - len(self._in_flight)
             if room <= 0:
                 return
-            retries, self._retry = self._retry[:room], self._retry[room:]
-            batch = [m for m in map(self._outbox.get, retries) if m is not None]
-            batch += self._outbox.pending(self._last_sent_id, room - len(batch))
+            busy = {*self._in_flight.values(), *self._acked, *self._waiting}
+            batch = self._outbox.next_batch(room, busy)
             if not batch:
                 return
             for message in batch:
+                if message.priority > 0:
+                    wait_s = self._backlog.take(time.monotonic())
+                    if wait_s > 0:
+                        asyncio.get_running_loop().call_later(wait_s, self._wake.set)
+                        return
                 info = self._client.publish(message.topic, message.payload, qos=1)
                 self._in_flight[info.mid] = message.id
-                self._last_sent_id = max(self._last_sent_id, message.id)
                 self._counters.published += 1
 
     def _settle_acks(self) -> None:
@@ -132,6 +152,8 @@ class MqttUplink:
                         self._settings.port, reason)
             return
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+        for topic in self._handlers:
+            client.subscribe(topic, qos=1)
         self._call_in_loop(self._connection_changed, True)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -149,6 +171,12 @@ class MqttUplink:
     ) -> None:
         self._call_in_loop(self._publish_done, mid, reason.is_failure, str(reason))
 
+    def _on_message(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        handler = self._handlers.get(message.topic)
+        if handler is not None:
+            self._call_in_loop(handler, bytes(message.payload))
+
     def _call_in_loop(self, callback: Any, *args: Any) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(callback, *args)
@@ -156,6 +184,11 @@ class MqttUplink:
     # Their continuations, in the asyncio loop.
 
     def _connection_changed(self, connected: bool, reason: str = "") -> None:
+        if not connected and not self._connected and not self._stopping:
+            # Dropped before the CONNACK, as when the broker refuses our certificate once the
+            # TLS 1.3 handshake is over: a failed attempt.
+            self._unreachable()
+            return
         if connected and not self._connected:
             log.info("connected to broker %s:%s", self._settings.host, self._settings.port)
         elif not connected and self._connected and not self._stopping:
@@ -165,9 +198,28 @@ class MqttUplink:
         self._wake.set()
 
     def _unreachable(self) -> None:
+        self._counters.connect_failures += 1
+        if self._tls is not None and self._warnings.due("unreachable", time.time()):
+            if not self._probing:  # paho does not say why; a TLS handshake of our own does
+                self._probing = True
+                asyncio.get_running_loop().create_task(self._explain_unreachable(self._tls))
+        else:
+            self._report_unreachable("")
+
+    async def _explain_unreachable(self, context: ssl.SSLContext) -> None:
+        try:
+            reason = await asyncio.to_thread(probe, self._settings.host, self._settings.port,
+                                             context)
+        finally:
+            self._probing = False
+        if reason is not None and not reason.startswith("cannot connect"):
+            self._counters.tls_failures += 1
+        self._report_unreachable(f" ({reason})" if reason else "")
+
+    def _report_unreachable(self, reason: str) -> None:
         self._warnings.warning(
             "unreachable", time.time(),
-            f"cannot reach the broker at {self._settings.host}:{self._settings.port}; "
+            f"cannot reach the broker at {self._settings.host}:{self._settings.port}{reason}; "
             f"{self._outbox.count()} message(s) wait in the outbox")
 
     def _publish_done(self, mid: int, failed: bool, reason: str) -> None:
@@ -175,17 +227,52 @@ class MqttUplink:
         if message_id is None:
             return
         if failed:
-            # An MQTT 5 PUBACK with a failure code ends the exchange: the broker will not take
-            # the message, so it stays in the outbox and is offered again later.
-            self._counters.publish_failures += 1
-            log.warning("broker refused outbox message %d: %s", message_id, reason)
-            loop = asyncio.get_running_loop()
-            loop.call_later(_RETRY_FAILED_AFTER_S, self._retry_later, message_id)
+            self._refused(message_id, reason)
         else:
             self._counters.acknowledged += 1
+            self._refusals.pop(message_id, None)
             self._acked.append(message_id)
+            if self.on_acknowledged is not None:
+                self.on_acknowledged(message_id)
         self._wake.set()
 
+    def _refused(self, message_id: int, reason: str) -> None:
+        """An MQTT 5 PUBACK with a failure code ends the exchange: the broker will not take
+        the message now. It is offered again later, and after `max_attempts` refusals moved
+        to the dead letters."""
+        self._counters.publish_failures += 1
+        refusals = self._refusals[message_id] = self._refusals.get(message_id, 0) + 1
+        if refusals >= self._settings.max_attempts:
+            del self._refusals[message_id]
+            self._outbox.dead_letter(message_id, f"refused by the broker {refusals} times, "
+                                     f"last: {reason}")
+            return
+        log.warning("broker refused outbox message %d: %s", message_id, reason)
+        self._waiting.add(message_id)
+        asyncio.get_running_loop().call_later(_RETRY_FAILED_AFTER_S, self._retry_later,
+                                              message_id)
+
     def _retry_later(self, message_id: int) -> None:
-        self._retry.append(message_id)
+        self._waiting.discard(message_id)
         self._wake.set()
+
+
+class TokenBucket:
+    """At most `rate_per_s` a second on average, in bursts of up to one second's worth; a rate
+    of 0 means no limit."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self._rate = rate_per_s
+        self._tokens = rate_per_s
+        self._at = time.monotonic()
+
+    def take(self, now: float) -> float:
+        """Take one token: 0 when there was one, else the seconds until there is."""
+        if self._rate <= 0:
+            return 0.0
+        self._tokens = min(self._rate, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return 0.0
+        return (1 - self._tokens) / self._rate

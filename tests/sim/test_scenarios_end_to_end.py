@@ -27,7 +27,7 @@ FAST_BLE = {"connect_timeout_s": 10, "backoff_cap_s": 2.0, "reconnect_delay_s": 
 def gateway_config(tmp_path: Path, port: int) -> Config:
     return parse_config({
         "gateway": {"id": "gw-rig", "data_dir": str(tmp_path / "data")},
-        "uplink": {"host": "127.0.0.1", "port": port},
+        "uplink": {"host": "127.0.0.1", "port": port, "plaintext": True},
         "summary": {"period_s": 30},
         "ble": FAST_BLE,
     }, "<test>")

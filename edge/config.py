@@ -85,6 +85,10 @@ class UplinkSettings:
     plaintext: bool = setting(
         False, doc="Connect without TLS. Allowed only to a loopback address (a broker on this "
         "machine: tests, demos, a local bridge).")
+    payload_format: Literal["edge", "fhir"] = setting(
+        "edge", doc="`fhir`: heart-rate summaries and vital-sign events as FHIR R4 Observation "
+        "resources on .../fhir/Observation/{device} (rhythm events, diagnostics and status stay "
+        "in the gateway's own format).")
     backlog_rate_per_s: float = setting(
         500.0, doc="Messages per second at most while a backlog drains after an outage (0: no "
         "limit); alerts are never held back.", check=in_range(0, 1e6))

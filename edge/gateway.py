@@ -22,6 +22,7 @@ from edge.inference import Model, load_model
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.messages.consent import ConsentPolicy
+from edge.messages.fhir import as_fhir
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
@@ -86,6 +87,7 @@ class Gateway:
         self._errors = RateLimitedLog(log, _ERROR_LOG_INTERVAL_S)
         self.outbox = Outbox(config.data_path / "outbox.db", config.outbox,
                              config.outbox_key_path)
+        self._fhir = config.uplink.payload_format == "fhir"
         self.consent = ConsentPolicy()
         self.apply_consent(config.consent)
         self._baselines = _baselines(config)
@@ -191,6 +193,8 @@ class Gateway:
     def _store(self, messages: list[OutgoingMessage]) -> None:
         allowed = [message for message in messages if self.consent.allows(message)]
         self.counters.withheld += len(messages) - len(allowed)
+        if self._fhir:
+            allowed = [as_fhir(message) for message in allowed]
         if allowed:
             self.outbox.put(allowed)
             self._uplink.wake()

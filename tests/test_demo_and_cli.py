@@ -51,7 +51,8 @@ def test_run_with_a_bad_config_exits_2_without_a_traceback(tmp_path: Path) -> No
 def test_run_with_an_unwritable_data_dir_says_so(tmp_path: Path) -> None:
     # Nobody, root included, can make folders in /proc.
     config = tmp_path / "gw.toml"
-    config.write_text('[gateway]\nid = "gw"\ndata_dir = "/proc/edge-test"\n')
+    config.write_text('[gateway]\nid = "gw"\ndata_dir = "/proc/edge-test"\n'
+                      '[uplink]\nplaintext = true\n')
     result = edge("run", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.startswith("edge: cannot create the outbox at /proc/edge-test/outbox.db")
@@ -62,7 +63,7 @@ def test_run_with_a_data_dir_that_is_a_file_says_so(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("")
     config = tmp_path / "gw.toml"
-    config.write_text(f'[gateway]\nid = "gw"\ndata_dir = "{blocker}"\n')
+    config.write_text(f'[gateway]\nid = "gw"\ndata_dir = "{blocker}"\n[uplink]\nplaintext = true\n')
     result = edge("run", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.strip() == (

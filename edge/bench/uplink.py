@@ -4,11 +4,12 @@
 - drain: messages per second from a full outbox to PUBACK at QoS 1 after an outage, and bare
   paho publishing the same payloads with the same in-flight window in the same run;
 - alert latency: from `put` (just after decoding) to PUBACK, while a backlog drains;
-- memory: peak RSS of a gateway process with LiteRT models and five simulated devices.
+- memory: peak RSS of a gateway process with LiteRT models and five devices over bleak.
 """
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,10 +28,11 @@ from edge.demo.broker import LocalMosquitto
 from edge.messages.payloads import OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
+from edge.sim.scenario import Scenario, load_scenario
 from edge.uplink.mqtt import MqttUplink
 
 _MESSAGES = 20_000
-_BATCH = 500
+_BATCH = 1000  # messages per transaction (one fsync)
 _IN_FLIGHT = 100
 _ALERTS = 200
 _ALERT_EVERY_S = 0.005
@@ -72,7 +74,7 @@ def run_uplink_benchmark(messages: int = _MESSAGES) -> dict[str, Any]:
         "drain_per_s": {"outbox": round(drain), "bare_paho": round(bare),
                         "outbox_share_of_bare": round(drain / bare, 3)},
         "alert_latency_ms_while_draining": latency,
-        "gateway_max_rss_kib": rss,
+        "gateway_memory": rss,
     }
 
 
@@ -178,7 +180,6 @@ _FIVE_DEVICES = """
 name = "bench"
 patient = "patient-0001"
 duration_s = {duration}
-speed = 1
 [[devices]]
 id = "h10-01"
 profile = "polar_h10"
@@ -188,38 +189,69 @@ profile = "generic_pulse_oximeter"
 [[devices]]
 id = "thermo-01"
 profile = "generic_thermometer"
+interval_s = 10
 [[devices]]
 id = "cuff-01"
 profile = "generic_blood_pressure"
+interval_s = 10
 [[devices]]
 id = "cgm-01"
 profile = "generic_cgm"
+interval_s = 10
 [[episodes]]
 kind = "af"
 start_s = 10
 duration_s = 30
 """
+# A gateway process for `seconds`, then its peak RSS: VmHWM, which unlike ru_maxrss does not
+# count the memory of the process that started it.
 _MEASURE_RSS = """
-import asyncio, resource, sys
+import asyncio, sys
 from pathlib import Path
 from edge.config import load_config
-from edge.sim.scenario import load_scenario
-from edge.sim.session import run_with_gateway
-asyncio.run(run_with_gateway(load_scenario(Path(sys.argv[1])), load_config(Path(sys.argv[2])),
-                             "inprocess", settle_s=1.0))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+from edge.gateway import Gateway
+
+async def main(gateway, seconds):
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, stop.set)
+    await gateway.run(stop)
+
+gateway = Gateway(load_config(Path(sys.argv[1])))
+asyncio.run(main(gateway, float(sys.argv[2])))
+gateway.close()
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")),
+      gateway.counters.notifications)
 """
 
 
-def _gateway_rss_kib(folder: Path, port: int) -> int:
-    """Peak RSS of a gateway process (LiteRT models, the default backend) running five
-    simulated devices, a Polar H10's ECG among them, for a minute."""
+def _gateway_rss_kib(folder: Path, port: int) -> dict[str, int]:
+    """Peak RSS of a gateway process with the default models (LiteRT) and five devices, a Polar
+    H10 streaming ECG among them, connected through bleak to virtual wearables on the emulated
+    BlueZ (served by `edge sim` in a process of its own), for a minute."""
     scenario = folder / "five.toml"
-    scenario.write_text(_FIVE_DEVICES.format(duration=_RSS_SECONDS))
-    config = folder / "gw.toml"
-    config.write_text(f'[gateway]\nid = "gw-bench"\ndata_dir = "{folder / "gw"}"\n'
-                      f"[uplink]\nport = {port}\nplaintext = true\n")
-    result = subprocess.run([sys.executable, "-c", _MEASURE_RSS, str(scenario), str(config)],
-                            capture_output=True, text=True, timeout=_RSS_SECONDS + 120,
-                            check=True)
-    return int(result.stdout.split()[-1])
+    scenario.write_text(_FIVE_DEVICES.format(duration=_RSS_SECONDS + 60))
+    with subprocess.Popen([sys.executable, "-m", "edge", "sim", "--scenario", str(scenario),
+                           "--radio", "bluez"], stdout=subprocess.PIPE, text=True) as sim:
+        try:
+            assert sim.stdout is not None
+            variable, _, address = sim.stdout.readline().strip().rpartition(" ")[2].partition(
+                "=")
+            config = folder / "gw.toml"
+            config.write_text(_ble_config(folder, port, load_scenario(scenario)))
+            result = subprocess.run(
+                [sys.executable, "-c", _MEASURE_RSS, str(config), str(_RSS_SECONDS)],
+                capture_output=True, text=True, timeout=_RSS_SECONDS + 120, check=True,
+                env={**os.environ, variable: address})
+        finally:
+            sim.terminate()
+    peak_kib, notifications = result.stdout.split()[-2:]
+    return {"max_rss_kib": int(peak_kib), "notifications_handled": int(notifications),
+            "seconds": int(_RSS_SECONDS)}
+
+
+def _ble_config(folder: Path, port: int, scenario: Scenario) -> str:
+    devices = "".join(f'[[devices]]\nid = "{d.id}"\npatient = "{scenario.patient}"\n'
+                      f'link = "ble"\naddress = "{d.address}"\nprofile = "{d.profile}"\n'
+                      for d in scenario.devices)
+    return (f'[gateway]\nid = "gw-bench"\ndata_dir = "{folder / "gw"}"\n'
+            f"[uplink]\nport = {port}\nplaintext = true\n{devices}")

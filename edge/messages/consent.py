@@ -19,9 +19,9 @@ class ConsentPolicy:
         self.update(consents)
 
     def allows(self, message: OutgoingMessage) -> bool:
-        patient = message.payload.get("patient_id")
-        if not isinstance(patient, str):
-            return True  # the gateway's own status carries no patient
+        patient = message.patient_id
+        if patient is None:
+            return True  # the gateway's own messages carry no patient
         return self._agreed(patient, CONSENT_CLASSES[message.message_class])
 
     def _agreed(self, patient: str, consent_class: ConsentClass) -> bool:

@@ -32,15 +32,34 @@ class OutgoingMessage:
     stream: str
     topic: str
     payload: dict[str, Any]
+    # For a payload in another format (FHIR): its class and patient, which it does not say
+    # the gateway's way.
+    kind: "MessageClass | None" = None
+    patient: str | None = None
 
     @property
     def message_class(self) -> MessageClass:
+        if self.kind is not None:
+            return self.kind
         kind = self.stream.split("/", 1)[0]
         if kind == "event":
             return "alert" if self.payload.get("phase") == "started" else "event"
         if kind == "control":  # the answer to a remote update
             return "event"
         return "summary" if kind == "summary" else "diagnostic"
+
+    @property
+    def patient_id(self) -> str | None:
+        patient = self.patient or self.payload.get("patient_id")
+        return patient if isinstance(patient, str) else None
+
+    def numbered(self, seq: int) -> dict[str, Any]:
+        """The payload with its number in its stream: `seq`, or for a FHIR resource, an
+        identifier in the stream's own system."""
+        if "resourceType" in self.payload:
+            number = {"system": f"urn:edge:stream:{self.stream}", "value": str(seq)}
+            return self.payload | {"identifier": [*self.payload.get("identifier", []), number]}
+        return self.payload | {"seq": seq}
 
 
 def utc_iso(at: float) -> str:

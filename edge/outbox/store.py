@@ -15,9 +15,10 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge.config import OutboxSettings
 from edge.messages.payloads import PRIORITIES, MessageClass, OutgoingMessage
@@ -56,7 +57,13 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 );
 """
 _EXPIRY_CHECK_S = 60.0
+_INSERT = ("INSERT INTO message (priority, patient, stream, seq, topic, payload, created_at, "
+           "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_SET_LAST_SEQ = ("INSERT INTO stream (name, last_seq) VALUES (?, ?) "
+                 "ON CONFLICT(name) DO UPDATE SET last_seq = excluded.last_seq")
 _EVICTION_BATCH = 200
+_IDS_PER_STATEMENT = 500
 
 
 class OutboxError(Exception):
@@ -87,6 +94,10 @@ class Outbox:
         default."""
         self.path = path
         self.settings = settings or OutboxSettings()
+        days: dict[MessageClass, float] = {
+            "alert": self.settings.alert_days, "event": self.settings.event_days,
+            "summary": self.settings.summary_days, "diagnostic": self.settings.diagnostic_days}
+        self._lifetimes_s = {kind: value * 86400 for kind, value in days.items()}
         self.counters = OutboxCounters()
         if path.parent.exists() and not path.parent.is_dir():
             raise OutboxError(f"cannot create the outbox at {path}: {path.parent} is not a folder")
@@ -100,6 +111,7 @@ class Outbox:
             raise OutboxError(str(error)) from None
         self._last_expiry = 0.0
         self._bytes = 0
+        self._seqs: dict[str, int] = {}  # each stream's last number, as committed
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as error:
@@ -132,44 +144,52 @@ class Outbox:
         if not messages:
             return []
         now = time.time() if now is None else now
-        with self._transaction():
-            ids = []
-            for message in messages:
-                seq = self._next_seq(message.stream)
-                payload = json.dumps(message.payload | {"seq": seq}, separators=(",", ":"))
-                ids.append(self._insert(
-                    message, seq, self._sealer.seal(payload.encode(), f"{message.stream}/{seq}"),
-                    now))
+        rows = []
+        numbers: dict[str, int] = {}
+        for message in messages:
+            seq = numbers[message.stream] = numbers.get(
+                message.stream, self._last_seq(message.stream)) + 1
+            payload = _ENCODE(message.numbered(seq)).encode()
+            rows.append(self._row(message, seq, self._sealer.seal(
+                payload, f"{message.stream}/{seq}"), now))
+        try:
+            with self._transaction():
+                first = self._next_id()
+                self._db.executemany(_INSERT, rows)
+                self._db.executemany(_SET_LAST_SEQ, numbers.items())
+        except BaseException:
+            self._seqs.clear()  # what the database holds is the truth again
+            raise
+        self._seqs.update(numbers)
+        self._bytes += sum(len(row[5]) + len(row[4]) for row in rows)
         self._keep_within_budget()
         if now - self._last_expiry >= _EXPIRY_CHECK_S:
             self.expire(now)
-        return ids
+        return list(range(first, first + len(rows)))
+
+    def _row(self, message: OutgoingMessage, seq: int, sealed: bytes,
+             created_at: float) -> tuple[Any, ...]:
+        message_class = message.message_class
+        return (PRIORITIES[message_class], message.patient_id or "", message.stream, seq,
+                message.topic, sealed, created_at, created_at + self._lifetimes_s[message_class])
 
     def _insert(self, message: OutgoingMessage, seq: int, sealed: bytes,
-                created_at: float) -> int:
-        patient = message.payload.get("patient_id")
-        cursor = self._db.execute(
-            "INSERT INTO message (priority, patient, stream, seq, topic, payload, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (PRIORITIES[message.message_class], patient if isinstance(patient, str) else "",
-             message.stream, seq, message.topic, sealed, created_at,
-             created_at + self._lifetime_s(message.message_class)))
+                created_at: float) -> None:
+        self._db.execute(_INSERT, self._row(message, seq, sealed, created_at))
         self._bytes += len(sealed) + len(message.topic)
-        return int(cursor.lastrowid or 0)
 
-    def _lifetime_s(self, message_class: MessageClass) -> float:
-        days = {"alert": self.settings.alert_days, "event": self.settings.event_days,
-                "summary": self.settings.summary_days,
-                "diagnostic": self.settings.diagnostic_days}[message_class]
-        return days * 86400
+    def _last_seq(self, stream: str) -> int:
+        if stream not in self._seqs:
+            row = self._db.execute("SELECT last_seq FROM stream WHERE name = ?",
+                                   (stream,)).fetchone()
+            self._seqs[stream] = int(row[0]) if row else 0
+        return self._seqs[stream]
 
-    def _next_seq(self, stream: str) -> int:
-        row = self._db.execute(
-            "INSERT INTO stream (name, last_seq) VALUES (?, 1) "
-            "ON CONFLICT(name) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-            (stream,),
-        ).fetchone()
-        return int(row[0])
+    def _next_id(self) -> int:
+        """The id the next row will get (AUTOINCREMENT: never reused, inside a transaction)."""
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'message'"
+                               ).fetchone()
+        return (int(row[0]) if row else 0) + 1
 
     def _keep_within_budget(self) -> None:
         budget = self.settings.max_mb * 1e6
@@ -202,33 +222,46 @@ class Outbox:
 
     # Reading and settling
 
-    def next_batch(self, limit: int, exclude: Collection[int] = ()) -> list[StoredMessage]:
+    def next_batch(self, limit: int, exclude: Collection[int] = (),
+                   after: Mapping[int, int] | None = None) -> list[StoredMessage]:
         """Up to `limit` messages to publish, highest priority and oldest first, leaving out
-        the ids in `exclude` (in flight, or waiting to be retried). A payload that does not
-        open is moved to the dead letters."""
-        marks = ",".join("?" * len(exclude))
-        rows = self._db.execute(
-            "SELECT id, priority, stream, seq, topic, payload FROM message "
-            f"WHERE id NOT IN ({marks}) ORDER BY priority, id LIMIT ?",
-            (*exclude, limit)).fetchall()
-        batch = []
-        for message_id, priority, stream, seq, topic, sealed in rows:
+        the ids in `exclude` (in flight, or waiting to be retried) and, per priority, ids up to
+        `after[priority]` (what the caller has taken already). A payload that does not open is
+        moved to the dead letters."""
+        batch: list[StoredMessage] = []
+        for priority in sorted(PRIORITIES.values()):
+            last = (after or {}).get(priority, 0)
+            while len(batch) < limit:
+                rows = self._db.execute(
+                    "SELECT id, stream, seq, topic, payload FROM message "
+                    "WHERE priority = ? AND id > ? ORDER BY id LIMIT ?",
+                    (priority, last, limit - len(batch))).fetchall()
+                if not rows:
+                    break
+                last = int(rows[-1][0])
+                batch += self._opened(priority, [row for row in rows if row[0] not in exclude])
+        return batch
+
+    def _opened(self, priority: int, rows: list[Any]) -> list[StoredMessage]:
+        opened = []
+        for message_id, stream, seq, topic, sealed in rows:
             try:
                 payload = self._sealer.open(bytes(sealed), f"{stream}/{seq}")
             except SealError as error:
                 self.dead_letter(int(message_id), str(error))
                 continue
-            batch.append(StoredMessage(int(message_id), int(priority), str(topic), payload))
-        return batch
+            opened.append(StoredMessage(int(message_id), priority, str(topic), payload))
+        return opened
 
     def remove(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
         freed = 0
         with self._transaction():
-            for id_ in ids:
-                row = self._db.execute(
-                    "DELETE FROM message WHERE id = ? RETURNING length(payload) + length(topic)",
-                    (id_,)).fetchone()
-                freed += int(row[0]) if row else 0
+            for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                chunk = ids[start:start + _IDS_PER_STATEMENT]
+                freed += sum(int(size) for (size,) in self._db.execute(
+                    f"DELETE FROM message WHERE id IN ({','.join('?' * len(chunk))}) "
+                    "RETURNING length(payload) + length(topic)", chunk))
         self._bytes -= freed
 
     def dead_letter(self, message_id: int, reason: str, now: float | None = None) -> None:

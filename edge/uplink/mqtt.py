@@ -9,6 +9,7 @@ import json
 import logging
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 _RETRY_FAILED_AFTER_S = 5.0
 _UNREACHABLE_LOG_INTERVAL_S = 60.0
 _SHUTDOWN_TIMEOUT_S = 2.0
+_SETTLE_BATCH = 200
+_HANDOFF_WINDOWS = 4
+_SETTLE_AFTER_S = 0.05
 
 
 class MqttUplink:
@@ -53,7 +57,13 @@ class MqttUplink:
         self._in_flight: dict[int, int] = {}
         self._acked: list[int] = []  # acknowledged, deleted from the outbox in batches
         self._waiting: set[int] = set()  # refused by the broker, to be offered again later
+        # Per priority, the newest message id taken from the outbox: the next look starts there.
+        self._taken: dict[int, int] = {}
         self._refusals: dict[int, int] = {}
+        self._settle_pending = False
+        # PUBACKs as paho's thread received them: (message id, failure reason or None).
+        self._acks_from_paho: deque[tuple[int, str | None]] = deque()
+        self._acks_handover_pending = False
         self._backlog = TokenBucket(settings.backlog_rate_per_s)
         # Told the outbox id of each message the broker acknowledges (for the benchmark).
         self.on_acknowledged: Callable[[int], None] | None = None
@@ -102,10 +112,10 @@ class MqttUplink:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                self._settle_acks()
+                self._settle_acks(force=not self._in_flight)
                 self._publish_pending()
         finally:
-            self._settle_acks()
+            self._settle_acks(force=True)
             await self._stop()
 
     async def _stop(self) -> None:
@@ -119,11 +129,14 @@ class MqttUplink:
     def _publish_pending(self) -> None:
         """Fill the in-flight window, alerts first; the rest no faster than the backlog rate."""
         while self._connected:
-            room = self._settings.max_in_flight - len(self._in_flight)
+            # paho gets a few windows' worth: it sends the next one from its own thread as each
+            # PUBACK comes, with no round trip through this loop; it still has only
+            # max_in_flight unacknowledged on the wire.
+            room = _HANDOFF_WINDOWS * self._settings.max_in_flight - len(self._in_flight)
             if room <= 0:
                 return
             busy = {*self._in_flight.values(), *self._acked, *self._waiting}
-            batch = self._outbox.next_batch(room, busy)
+            batch = self._outbox.next_batch(room, busy, self._taken)
             if not batch:
                 return
             for message in batch:
@@ -134,12 +147,25 @@ class MqttUplink:
                         return
                 info = self._client.publish(message.topic, message.payload, qos=1)
                 self._in_flight[info.mid] = message.id
+                self._taken[message.priority] = max(self._taken.get(message.priority, 0),
+                                                    message.id)
                 self._counters.published += 1
 
-    def _settle_acks(self) -> None:
-        if self._acked:
+    def _settle_acks(self, force: bool) -> None:
+        """Delete acknowledged messages from the outbox, in batches (each is a transaction,
+        with its fsync): when enough have gathered, when nothing is in flight, or shortly."""
+        if not self._acked:
+            return
+        if force or len(self._acked) >= _SETTLE_BATCH:
             self._outbox.remove(self._acked)
             self._acked = []
+        elif not self._settle_pending:
+            self._settle_pending = True
+            asyncio.get_running_loop().call_later(_SETTLE_AFTER_S, self._settle_soon)
+
+    def _settle_soon(self) -> None:
+        self._settle_pending = False
+        self._settle_acks(force=True)
 
     # paho callbacks: run in paho's thread, so they only hand over to the asyncio loop.
 
@@ -169,7 +195,12 @@ class MqttUplink:
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        self._call_in_loop(self._publish_done, mid, reason.is_failure, str(reason))
+        failure = str(reason) if reason.is_failure else None
+        self._acks_from_paho.append((mid, failure))
+        # One hand-over for all the acks that come before the loop gets to them.
+        if not self._acks_handover_pending:
+            self._acks_handover_pending = True
+            self._call_in_loop(self._take_acks)
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
@@ -222,12 +253,17 @@ class MqttUplink:
             f"cannot reach the broker at {self._settings.host}:{self._settings.port}{reason}; "
             f"{self._outbox.count()} message(s) wait in the outbox")
 
-    def _publish_done(self, mid: int, failed: bool, reason: str) -> None:
+    def _take_acks(self) -> None:
+        self._acks_handover_pending = False  # first: an ack appended from now on calls again
+        while self._acks_from_paho:
+            self._publish_done(*self._acks_from_paho.popleft())
+
+    def _publish_done(self, mid: int, failure: str | None) -> None:
         message_id = self._in_flight.pop(mid, None)
         if message_id is None:
             return
-        if failed:
-            self._refused(message_id, reason)
+        if failure is not None:
+            self._refused(message_id, failure)
         else:
             self._counters.acknowledged += 1
             self._refusals.pop(message_id, None)
@@ -249,6 +285,7 @@ class MqttUplink:
             return
         log.warning("broker refused outbox message %d: %s", message_id, reason)
         self._waiting.add(message_id)
+        self._taken.clear()  # look from the start again when it is due
         asyncio.get_running_loop().call_later(_RETRY_FAILED_AFTER_S, self._retry_later,
                                               message_id)
 

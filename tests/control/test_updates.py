@@ -2,6 +2,7 @@
 one audited in a hash chain and answered; what was taken survives a restart."""
 
 import base64
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
 
-from edge.config import Config, parse_config
+from edge.config import Config, ControlSettings, parse_config
 from edge.control.audit import verify_chain
 from edge.control.signing import sign
 from edge.gateway import Gateway
@@ -145,4 +146,29 @@ def test_a_model_update_is_checked_beside_the_old_one_before_it_runs(tmp_path: P
     assert (tmp_path / "data" / "models" / "af_rr" / "manifest.json").exists()
     assert gateway.model_names() == running
     assert not list((tmp_path / "data" / "models").glob(".staging-*"))
+    gateway.close()
+
+
+def test_the_care_teams_tool_makes_keys_and_updates_a_gateway_takes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tools.sign_update import main
+
+    private, public = tmp_path / "team.key", tmp_path / "team.pub"
+    main(["new-key", str(private), str(public)])
+    assert private.stat().st_mode & 0o777 == 0o600
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps(LIMITS))
+    main(["sign", str(body), "--key", str(private), "--kind", "config", "--version", "9"])
+    envelope = capsys.readouterr().out.strip().encode()
+    main(["package", str(shipped_dir("models") / "pvc_beat")])
+    model_body = tmp_path / "model.json"
+    model_body.write_text(capsys.readouterr().out)
+    main(["sign", str(model_body), "--key", str(private), "--kind", "model", "--version", "1"])
+    model_envelope = capsys.readouterr().out.strip().encode()
+    gateway = Gateway(dataclasses.replace(config(tmp_path), control=ControlSettings(
+        public_key_file=str(public))))
+    assert answer(gateway, envelope)["accepted"]
+    taken = answer(gateway, model_envelope)
+    assert taken["accepted"] and taken["reason"].startswith("model pvc_beat 2.0.0 running")
     gateway.close()

@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.backoff import Backoff
 from edge.config import UplinkSettings
 from edge.messages.payloads import status_payload, status_topic
 from edge.metrics import Counters
@@ -32,6 +33,7 @@ _UNREACHABLE_LOG_INTERVAL_S = 60.0
 _SHUTDOWN_TIMEOUT_S = 2.0
 _SETTLE_BATCH = 200
 _HANDOFF_WINDOWS = 4
+_FIRST_RECONNECT_S = 1
 _SETTLE_AFTER_S = 0.05
 
 
@@ -61,6 +63,7 @@ class MqttUplink:
         self._taken: dict[int, int] = {}
         self._refusals: dict[int, int] = {}
         self._settle_pending = False
+        self._reconnects = Backoff(settings.reconnect_max_s)  # used in paho's thread only
         # PUBACKs as paho's thread received them: (message id, failure reason or None).
         self._acks_from_paho: deque[tuple[int, str | None]] = deque()
         self._acks_handover_pending = False
@@ -80,7 +83,7 @@ class MqttUplink:
         if self._tls is not None:
             client.tls_set_context(self._tls)
         client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
-        client.reconnect_delay_set(1, self._settings.reconnect_max_s)
+        client.reconnect_delay_set(_FIRST_RECONNECT_S, _FIRST_RECONNECT_S)
         client.max_inflight_messages_set(self._settings.max_in_flight)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -177,19 +180,29 @@ class MqttUplink:
             log.warning("broker %s:%s refused the connection: %s", self._settings.host,
                         self._settings.port, reason)
             return
+        self._reconnects.reset()
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
         for topic in self._handlers:
             client.subscribe(topic, qos=1)
         self._call_in_loop(self._connection_changed, True)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._next_attempt_later(client)
         self._call_in_loop(self._unreachable)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._next_attempt_later(client)
         self._call_in_loop(self._connection_changed, False, str(reason))
+
+    def _next_attempt_later(self, client: mqtt.Client) -> None:
+        """paho doubles its reconnect delay without jitter; a fleet that lost its broker
+        together would come back in lock-step. So each wait is ours: exponential, capped, with
+        jitter (paho takes the minimum delay as the next wait after it is set)."""
+        delay = max(_FIRST_RECONNECT_S, round(self._reconnects.next_delay(_FIRST_RECONNECT_S)))
+        client.reconnect_delay_set(delay, delay)  # whole seconds: paho's unit
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode,

@@ -4,7 +4,7 @@ import pytest
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 from bleak_retry_connector import BleakConnectionError, BleakOutOfConnectionSlotsError
 
-from edge.link.ble.backoff import Backoff
+from edge.backoff import Backoff
 from edge.link.ble.failures import Failure, classify
 
 

@@ -18,10 +18,10 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak_retry_connector import establish_connection
 
+from edge.backoff import Backoff
 from edge.config import BleSettings
 from edge.gatt.uuids import normalize_uuid, sig_uuid
 from edge.link.ble.adapter import battery_percentage
-from edge.link.ble.backoff import Backoff
 from edge.link.ble.failures import BASE_DELAY_S, Failure, classify
 from edge.link.notification import Notification
 from edge.profiles import DeviceProfile

@@ -2,7 +2,7 @@ import random
 
 
 class Backoff:
-    """Exponential backoff with full jitter and a cap, per device.
+    """Exponential backoff with jitter and a cap: per BLE device, and for the broker.
 
     Jitter keeps devices that failed together (an adapter reset) from retrying in lock-step.
     """

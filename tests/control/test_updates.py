@@ -134,16 +134,19 @@ def package(name: str) -> dict[str, bytes]:
 def test_a_model_update_is_checked_beside_the_old_one_before_it_runs(tmp_path: Path) -> None:
     gateway = Gateway(config(tmp_path))
     running = gateway.model_names()
+    old_model = gateway._models.af_rr
     corrupt = package("af_rr")
     name = next(n for n in corrupt if n.endswith(".tflite") and "int8" in n)
     corrupt[name] = corrupt[name][:-1] + bytes([corrupt[name][-1] ^ 1])
     refused = answer(gateway, model_update(1, corrupt))
     assert not refused["accepted"] and refused["reason"].startswith("model refused: ")
     assert "sha256" in refused["reason"]
+    assert gateway._models.af_rr is old_model  # the old one keeps running
     assert not (tmp_path / "data" / "models" / "af_rr").exists()
     taken = answer(gateway, model_update(2, package("af_rr")))
     assert taken["accepted"] and taken["reason"].startswith("model af_rr 1.1.0 running")
     assert (tmp_path / "data" / "models" / "af_rr" / "manifest.json").exists()
+    assert gateway._models.af_rr is not old_model
     assert gateway.model_names() == running
     assert not list((tmp_path / "data" / "models").glob(".staging-*"))
     gateway.close()

@@ -18,6 +18,7 @@ from edge import __version__
 from edge.config import Config, load_config
 from edge.demo.broker import BrokerError
 from edge.inference import ModelRefused, RuntimeUnavailable
+from edge.logs import configure as configure_logging
 from edge.outbox.store import OutboxError
 from edge.shipped import shipped_dir
 from edge.typed_toml import ConfigError, describe_settings
@@ -35,10 +36,7 @@ _Result = TypeVar("_Result")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_format, args.debug)
     try:
         return int(args.command(args))
     except ConfigError as error:
@@ -61,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge", description=__doc__)
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
     parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="text on standard error (default), or one JSON object per line "
+                        "on standard output (for journald)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the gateway")

@@ -217,6 +217,21 @@ class ConsentSettings:
                               "home (this gateway sends none yet).")
 
 
+def listen_address(value: Any) -> str | None:
+    host, _, port = str(value).rpartition(":")
+    if value and not (host and port.isdigit() and 0 < int(port) < 65536):
+        return f"must be HOST:PORT, e.g. 127.0.0.1:9108, or empty, got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str = setting(
+        "127.0.0.1:9108", doc="Where the Prometheus metrics endpoint (GET /metrics) listens; "
+        "empty: no endpoint. Keep it on loopback unless a fleet monitor on the LAN needs it.",
+        check=listen_address)
+
+
 @dataclass(frozen=True)
 class ControlSettings:
     public_key_file: str = setting(
@@ -325,6 +340,7 @@ class Config:
         [], doc="What each patient agreed may leave the home; a patient not listed agreed to "
         "summaries and events, not waveforms. A remote update may change it.")
     control: ControlSettings = setting(ControlSettings(), doc="Signed remote updates.")
+    metrics: MetricsSettings = setting(MetricsSettings(), doc="Metrics for fleet monitoring.")
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
     source: str = field(default="<config>", metadata={"internal": True})

@@ -18,17 +18,19 @@ from edge.control.remote import RemoteControl, update_topic
 from edge.detect.baselines import BaselineStore
 from edge.detect.vitals import ClinicianLimits
 from edge.detector_models import load_detector_models
+from edge.exporter import Metric, MetricsServer
 from edge.inference import Model, load_model
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.messages.consent import ConsentPolicy
 from edge.messages.fhir import as_fhir
-from edge.messages.payloads import OutgoingMessage
+from edge.messages.payloads import PRIORITIES, OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
 from edge.pipeline import Pipeline, baseline_params
 from edge.profiles import default_profiles_dir, load_profiles, profiles_for
 from edge.ratelimit import RateLimitedLog
+from edge.service import ServiceManager
 from edge.shipped import shipped_dir
 from edge.sim.clock import VirtualClock
 from edge.sim.radio.inprocess import InProcessRadio
@@ -46,6 +48,10 @@ _ERROR_LOG_INTERVAL_S = 60.0
 
 class Link(Protocol):
     async def run(self, deliver: Callable[[Notification], None]) -> None: ...
+
+    def connected_devices(self) -> int: ...
+
+    def reconnects(self) -> int: ...
 
 
 def ble_central(config: Config, clock: Callable[[], float]) -> BleCentral | None:
@@ -103,6 +109,9 @@ class Gateway:
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters,
                                   tls, {update_topic(config.gateway.id): self._on_update})
         self._links = simulated_links(config, scenarios)
+        self._service = ServiceManager()
+        self._metrics = (MetricsServer(config.metrics.listen, self.metrics)
+                         if config.metrics.listen else None)
         self.central = ble_central(config, clock)
         if self.central is not None:
             self._links.append(self.central)
@@ -115,11 +124,15 @@ class Gateway:
         ]
         workers.append(asyncio.create_task(_supervised("ticker", self._tick_forever)))
         workers.append(asyncio.create_task(_supervised("baselines", self._save_forever)))
+        if self._metrics is not None:
+            workers.append(asyncio.create_task(self._metrics.run()))
         uplink = asyncio.create_task(self._uplink.run())
         self._uplink.wake()
+        self._service.ready()
         try:
             await stop.wait()
         finally:
+            self._service.stopping()
             for task in [*workers, uplink]:
                 task.cancel()
             await asyncio.gather(*workers, uplink, return_exceptions=True)
@@ -148,14 +161,60 @@ class Gateway:
             self.counters.pipeline_errors += 1
             self._errors.warning(notification.device_id, time.time(),
                                  f"device {notification.device_id}: packet not processed: "
-                                 f"{type(error).__name__}: {error}")
+                                 f"{type(error).__name__} at {_where(error)}")
             return
         self._store(messages)
 
     async def _tick_forever(self) -> None:
+        """Close summary periods each second; and, while it keeps doing so, tell systemd's
+        watchdog that the gateway is alive (a hung loop gets it restarted)."""
+        interval = self._service.watchdog_interval_s
+        petted = time.monotonic()
         while True:
             await asyncio.sleep(_TICK_S)
             self._store(self._pipeline.tick(self._clock()))
+            if interval is not None and time.monotonic() - petted >= interval:
+                self._service.alive()
+                petted = time.monotonic()
+
+    def metrics(self) -> list[Metric]:
+        """What the metrics endpoint shows: counts and states, never a value or a pseudonym."""
+        counts = self.counters
+        depth = self.outbox.depth()
+
+        def counter(name: str, help_text: str, value: float) -> Metric:
+            return Metric(f"edge_{name}", "counter", help_text, (("", value),))
+
+        def gauge(name: str, help_text: str, value: float) -> Metric:
+            return Metric(f"edge_{name}", "gauge", help_text, (("", value),))
+
+        return [
+            gauge("devices_configured", "Devices in the config.", len(self._pipeline.device_ids)),
+            gauge("devices_connected", "Devices streaming now.",
+                  sum(link.connected_devices() for link in self._links)),
+            counter("reconnects_total", "Device connections after the first.",
+                    sum(link.reconnects() for link in self._links)),
+            counter("notifications_total", "Values received from devices.", counts.notifications),
+            counter("decode_errors_total", "Malformed values from devices.", counts.decode_errors),
+            counter("pipeline_errors_total", "Values that failed in processing.",
+                    counts.pipeline_errors),
+            counter("detector_events_total", "Events detected (starts and ends).", counts.events),
+            counter("summaries_total", "Summaries made.", counts.summaries),
+            Metric("edge_outbox_depth", "gauge", "Messages waiting, by class.", tuple(
+                (f'{{class="{name}"}}', float(depth.get(name, 0))) for name in PRIORITIES)),
+            gauge("outbox_oldest_age_seconds", "How long the oldest waiting message has waited.",
+                  self.outbox.oldest_age_s(time.time())),
+            gauge("outbox_bytes", "Bytes the waiting messages take.", self.outbox.stored_bytes()),
+            gauge("outbox_dead_letters", "Messages set aside as undeliverable.",
+                  self.outbox.dead_letters()),
+            counter("published_total", "Messages published.", counts.published),
+            counter("acknowledged_total", "Messages the broker acknowledged.", counts.acknowledged),
+            counter("publish_failures_total", "Publishes the broker refused.",
+                    counts.publish_failures),
+            counter("broker_connect_failures_total", "Failed connections to the broker.",
+                    counts.connect_failures),
+            counter("withheld_total", "Messages kept home for lack of consent.", counts.withheld),
+        ]
 
     # What remote updates change (edge.control.remote.Targets).
 
@@ -198,6 +257,15 @@ class Gateway:
         if allowed:
             self.outbox.put(allowed)
             self._uplink.wake()
+
+
+def _where(error: BaseException) -> str:
+    """The file and line an error came from: what a developer needs, without its message,
+    which could quote a measured value."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return "?" if trace is None else f"{trace.tb_frame.f_code.co_filename}:{trace.tb_lineno}"
 
 
 async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:

@@ -155,8 +155,8 @@ class Pipeline:
         except DecodeError as error:
             self._counters.decode_errors += 1
             self._errors.warning(notification.device_id, notification.received_at,
-                                 f"device {notification.device_id}: bad packet "
-                                 f"{notification.payload.hex() or '(empty)'}: {error}")
+                                 f"device {notification.device_id}: bad packet of "
+                                 f"{len(notification.payload)} bytes: {error}")
             return []
         at = notification.received_at
         match value:

@@ -74,11 +74,11 @@ def test_decode_errors_are_logged_at_most_once_per_device_per_minute(
         pipeline.handle(Notification("strap-01", HRM, b"\x10\x48", 1000.0 + second))
     assert counters.decode_errors == 12
     (first,) = caplog.messages
-    assert first == ("device strap-01: bad packet 1048: Heart Rate Measurement: RR interval: "
+    assert first == ("device strap-01: bad packet of 2 bytes: Heart Rate Measurement: RR interval: "
                      "flag 0x10 set but no RR bytes follow")
     pipeline.handle(Notification("strap-01", HRM, b"", 1061.0))
     assert caplog.messages[1] == (
-        "device strap-01: bad packet (empty): Heart Rate Measurement: empty packet, expected at "
+        "device strap-01: bad packet of 0 bytes: Heart Rate Measurement: empty packet, expected at "
         "least flags and heart rate (11 more since the last report)")
 
 

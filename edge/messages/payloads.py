@@ -11,6 +11,7 @@ from typing import Any, Literal
 from edge.detect.af import AfEvent
 from edge.detect.ectopy import PvcBurden
 from edge.detect.vitals import OxygenDesaturationIndex, VitalEvent
+from edge.messages.explain import explain_rhythm, explain_vital
 from edge.signals.gaps import StreamGap
 from edge.signals.heart_rate import HeartRateSummary
 
@@ -145,6 +146,7 @@ def event_message(
         "limit_source": event.limit_source,
         "baseline": None if event.baseline is None else _measure(event.baseline, event.unit),
         "extreme": _measure(event.value, event.unit),
+        "explanation": explain_vital(event.code, event.phase, round(event.value, 1)),
     }
     return _device_event(gateway_id, event.device_id, payload)
 
@@ -165,6 +167,8 @@ def rhythm_event_message(
         "burden": _measure(event.burden, "1", 3),
         "source": source,
         "detector": detector,
+        "explanation": explain_rhythm(event.phase, None if event.offset_s is None
+                                      else (event.offset_s - event.onset_s) / 60),
     }
     return _device_event(gateway_id, device_id, payload)
 

@@ -301,6 +301,11 @@ class Outbox:
         return {names[int(p)]: int(n) for p, n in self._db.execute(
             "SELECT priority, count(*) FROM message GROUP BY priority")}
 
+    def oldest_age_s(self, now: float) -> float:
+        """How long the oldest waiting message has waited (0 when none waits)."""
+        oldest = self._db.execute("SELECT min(created_at) FROM message").fetchone()[0]
+        return 0.0 if oldest is None else max(0.0, now - float(oldest))
+
     def dead_letters(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0])
 

@@ -65,6 +65,12 @@ class BleCentral:
     def states(self) -> dict[str, State]:
         return {c.device_id: c.state for c in self.connections.values()}
 
+    def connected_devices(self) -> int:
+        return sum(c.state is State.STREAMING for c in self.connections.values())
+
+    def reconnects(self) -> int:
+        return sum(max(0, c.counters.connects - 1) for c in self.connections.values())
+
     async def run(self, deliver: Deliver) -> None:
         self._deliver = deliver
         tasks = [asyncio.create_task(c.run()) for c in self.connections.values()]

@@ -22,6 +22,8 @@ class InProcessRadio:
         self._by_address = {w.peripheral.address: w for w in run.wearables.values()}
         self._profiles = {address: profiles[w.profile] for address, w in self._by_address.items()}
         self._connected: set[str] = set()
+        self._ever_connected: set[str] = set()
+        self._reconnects = 0
         self._in_range = set(self._by_address)
         self._deliver: Callable[[Notification], None] = lambda _: None
 
@@ -30,6 +32,12 @@ class InProcessRadio:
         for address in self._by_address:
             self._connect(address)
         await self._run.run(self)
+
+    def connected_devices(self) -> int:
+        return len(self._connected)
+
+    def reconnects(self) -> int:
+        return self._reconnects
 
     def notify(self, address: str, characteristic_uuid: str, payload: bytes) -> None:
         subscribed = {normalize_uuid(s.characteristic) for s in self._profiles[address].subscribe}
@@ -54,6 +62,8 @@ class InProcessRadio:
     def _connect(self, address: str) -> None:
         if address not in self._in_range or address in self._connected:
             return
+        self._reconnects += address in self._ever_connected
+        self._ever_connected.add(address)
         self._connected.add(address)
         peripheral = self._by_address[address].peripheral
         for write in self._profiles[address].setup:

@@ -129,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="score: print one JSON object")
     sim.set_defaults(command=_sim)
 
+    doctor = commands.add_parser(
+        "doctor", help="check everything a technician would, with the fix for each problem")
+    doctor.add_argument("--config", type=Path, required=True, metavar="FILE")
+    doctor.add_argument("--json", action="store_true", help="one JSON object, for fleet tools")
+    doctor.set_defaults(command=_doctor)
+
     bench = commands.add_parser("bench", help="measure speed (figures for docs/BENCHMARKS.md)")
     bench.add_argument("suite", choices=["decode", "inference", "analyze", "uplink"])
     bench.add_argument("--json", action="store_true", help="print one JSON object")
@@ -264,6 +270,17 @@ def _sim_score(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(json.dumps(result.as_json()) if args.json else describe(result))
     return EXIT_OK if result.passed else EXIT_FAILURE
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Exit 0 when healthy, 1 when a problem was found."""
+    from edge.doctor import as_json, examine, healthy, report
+
+    if not args.debug:
+        logging.getLogger().setLevel(logging.WARNING)
+    findings = examine(load_config(args.config))
+    print(json.dumps(as_json(findings)) if args.json else report(findings))
+    return EXIT_OK if healthy(findings) else EXIT_FAILURE
 
 
 def _decode(args: argparse.Namespace) -> int:

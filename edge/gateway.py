@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.baseline_file import load_baselines, save_baselines
 from edge.config import Config, ConsentSettings
@@ -36,6 +36,7 @@ from edge.sim.clock import VirtualClock
 from edge.sim.radio.inprocess import InProcessRadio
 from edge.sim.runner import ScenarioRun
 from edge.sim.scenario import device_scenario
+from edge.status_file import STATUS_FILE, write_status
 from edge.uplink.mqtt import MqttUplink
 from edge.uplink.tls import certificate_warnings, client_context
 
@@ -43,13 +44,14 @@ log = logging.getLogger(__name__)
 
 _TICK_S = 1.0
 _RESTART_DELAY_S = 5.0
+_STATUS_INTERVAL_S = 5.0
 _ERROR_LOG_INTERVAL_S = 60.0
 
 
 class Link(Protocol):
     async def run(self, deliver: Callable[[Notification], None]) -> None: ...
 
-    def connected_devices(self) -> int: ...
+    def connected_ids(self) -> set[str]: ...
 
     def reconnects(self) -> int: ...
 
@@ -110,6 +112,7 @@ class Gateway:
                                   tls, {update_topic(config.gateway.id): self._on_update})
         self._links = simulated_links(config, scenarios)
         self._service = ServiceManager()
+        self._status_path = config.data_path / STATUS_FILE
         self._metrics = (MetricsServer(config.metrics.listen, self.metrics)
                          if config.metrics.listen else None)
         self.central = ble_central(config, clock)
@@ -124,6 +127,7 @@ class Gateway:
         ]
         workers.append(asyncio.create_task(_supervised("ticker", self._tick_forever)))
         workers.append(asyncio.create_task(_supervised("baselines", self._save_forever)))
+        workers.append(asyncio.create_task(_supervised("status", self._status_forever)))
         if self._metrics is not None:
             workers.append(asyncio.create_task(self._metrics.run()))
         uplink = asyncio.create_task(self._uplink.run())
@@ -145,6 +149,14 @@ class Gateway:
         while True:
             await asyncio.sleep(self._save_interval_s)
             self._save_baselines()
+
+    async def _status_forever(self) -> None:
+        while True:
+            try:
+                write_status(self._status_path, self.status())
+            except OSError as error:
+                log.error("cannot write %s: %s", self._status_path, error.strerror)
+            await asyncio.sleep(_STATUS_INTERVAL_S)
 
     def _save_baselines(self) -> None:
         if self._baselines is None:
@@ -177,6 +189,17 @@ class Gateway:
                 self._service.alive()
                 petted = time.monotonic()
 
+    def _connected_ids(self) -> set[str]:
+        return set().union(*(link.connected_ids() for link in self._links))
+
+    def status(self) -> dict[str, Any]:
+        """For `edge doctor` and the patient page: links, last data, batteries, backlog."""
+        connected = self._connected_ids()
+        return {"written_at": time.time(),
+                "devices": [device | {"connected": device["id"] in connected}
+                            for device in self._pipeline.device_status()],
+                "outbox": {"waiting": self.outbox.count(), "bytes": self.outbox.stored_bytes()}}
+
     def metrics(self) -> list[Metric]:
         """What the metrics endpoint shows: counts and states, never a value or a pseudonym."""
         counts = self.counters
@@ -190,8 +213,7 @@ class Gateway:
 
         return [
             gauge("devices_configured", "Devices in the config.", len(self._pipeline.device_ids)),
-            gauge("devices_connected", "Devices streaming now.",
-                  sum(link.connected_devices() for link in self._links)),
+            gauge("devices_connected", "Devices streaming now.", len(self._connected_ids())),
             counter("reconnects_total", "Device connections after the first.",
                     sum(link.reconnects() for link in self._links)),
             counter("notifications_total", "Values received from devices.", counts.notifications),

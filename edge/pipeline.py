@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from edge.config import Config, DetectSettings, DeviceSettings
 from edge.detect.af import AfDetector, AfEvent
@@ -22,6 +23,7 @@ from edge.detect.vitals import (
 )
 from edge.detector_models import DetectorModels, detector
 from edge.gatt import (
+    BatteryLevel,
     BloodPressureMeasurement,
     DecodeError,
     HeartRateMeasurement,
@@ -99,6 +101,8 @@ class _DeviceChannel:
     # While ECG flows, the rhythm is judged from it, not from the strap's RR intervals.
     ecg_until: float = 0.0
     ectopy: EctopyCount = field(default_factory=EctopyCount)
+    last_data_at: float | None = None
+    battery_percent: int | None = None
 
 
 class Pipeline:
@@ -131,6 +135,12 @@ class Pipeline:
     def device_ids(self) -> list[str]:
         return list(self._channels)
 
+    def device_status(self) -> list[dict[str, Any]]:
+        """Each device's last data time and battery: no measured value."""
+        return [{"id": device_id, "last_data_at": channel.last_data_at,
+                 "battery_percent": channel.battery_percent}
+                for device_id, channel in self._channels.items()]
+
     def set_clinician_limits(self, device_id: str, limits: ClinicianLimits) -> None:
         """New limits for one device's patient, from now on (its vital-sign events start
         afresh: one under way is raised again if it persists)."""
@@ -159,7 +169,10 @@ class Pipeline:
                                  f"{len(notification.payload)} bytes: {error}")
             return []
         at = notification.received_at
+        channel.last_data_at = at
         match value:
+            case BatteryLevel():
+                channel.battery_percent = value.percent
             case HeartRateMeasurement():
                 sample = sample_from_measurement(notification.device_id, at, value)
                 return self._heart_rate(channel, sample)

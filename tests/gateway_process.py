@@ -70,10 +70,14 @@ class GatewayProcess:
 
 
 def outbox_state(path: Path) -> dict[str, Any]:
-    """What the outbox database holds: pending messages and each stream's last number."""
-    with sqlite3.connect(path) as db:
-        pending = db.execute("SELECT count(*) FROM message").fetchone()[0]
-        streams = dict(db.execute("SELECT name, last_seq FROM stream").fetchall())
+    """What the outbox database holds: pending messages and each stream's last number (none
+    while the gateway is still creating it)."""
+    try:
+        with sqlite3.connect(path) as db:
+            pending = db.execute("SELECT count(*) FROM message").fetchone()[0]
+            streams = dict(db.execute("SELECT name, last_seq FROM stream").fetchall())
+    except sqlite3.OperationalError:  # the file exists, its tables not yet
+        return {"pending": 0, "streams": {}}
     return {"pending": pending, "streams": streams}
 
 

@@ -71,11 +71,18 @@ def test_ready_watchdog_json_logs_and_metrics_of_a_running_gateway(
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                     timeout=10) as response:
             scraped = response.read().decode()
+        status_file = tmp_path / "data" / "status.json"
+        status = json.loads(status_file.read_text())
     finally:
         process.terminate()
         stdout, stderr = process.communicate(timeout=30)
         listener.close()
     assert process.returncode == 0 and stderr == ""
+    # The status for `edge doctor`: the device's link and last data, for its user alone.
+    (device,) = status["devices"]
+    assert device["id"] == "strap-01" and device["connected"]
+    assert time.time() - device["last_data_at"] < 30
+    assert status_file.stat().st_mode & 0o777 == 0o600
     values = {sample.name: sample.value for family in text_string_to_metric_families(scraped)
               for sample in family.samples if not sample.labels}
     assert values["edge_notifications_total"] > 0 and values["edge_decode_errors_total"] > 0

@@ -65,8 +65,8 @@ class BleCentral:
     def states(self) -> dict[str, State]:
         return {c.device_id: c.state for c in self.connections.values()}
 
-    def connected_devices(self) -> int:
-        return sum(c.state is State.STREAMING for c in self.connections.values())
+    def connected_ids(self) -> set[str]:
+        return {c.device_id for c in self.connections.values() if c.state is State.STREAMING}
 
     def reconnects(self) -> int:
         return sum(max(0, c.counters.connects - 1) for c in self.connections.values())

@@ -33,8 +33,8 @@ class InProcessRadio:
             self._connect(address)
         await self._run.run(self)
 
-    def connected_devices(self) -> int:
-        return len(self._connected)
+    def connected_ids(self) -> set[str]:
+        return {self._by_address[address].id for address in self._connected}
 
     def reconnects(self) -> int:
         return self._reconnects

@@ -10,7 +10,8 @@ from typing import Any
 
 
 def write_config(path: Path, port: int, *, period_s: int = 1, malformed_every: int = 0,
-                 episodes: str = "", min_duration_s: float = 1.0) -> Path:
+                 episodes: str = "", min_duration_s: float = 1.0, extra: str = "") -> Path:
+    """A gateway with one simulated strap; `extra` adds top-level tables at the end."""
     path.write_text(f"""
 [gateway]
 id = "gw-test"
@@ -36,6 +37,7 @@ patient = "patient-0001"
 resting_bpm = 70
 malformed_every = {malformed_every}
 {episodes}
+{extra}
 """)
     return path
 

@@ -56,8 +56,8 @@ def test_ready_watchdog_json_logs_and_metrics_of_a_running_gateway(
     metrics_port = free_loopback_port()
     config = write_config(tmp_path / "gw.toml", broker.port, malformed_every=4,
                           episodes="[[devices.simulation.episodes]]\nstart_s = 1\n"
-                                   "duration_s = 20\nbpm = 150\nramp_s = 0.5\n")
-    config.write_text(config.read_text() + f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
+                                   "duration_s = 20\nbpm = 150\nramp_s = 0.5\n",
+                          extra=f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
     process = subprocess.Popen(
         [sys.executable, "-m", "edge", "--log-format", "json", "run", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -13,35 +13,14 @@ from edge.control.signing import sign
 from edge.demo.broker import LocalMosquitto
 from tests.conftest import Subscriber
 from tests.control.test_updates import KEY, LATER, REVOKE
-from tests.gateway_process import GatewayProcess, outbox_state, wait_until
+from tests.gateway_process import GatewayProcess, outbox_state, wait_until, write_config
 
 
 def gateway_config(path: Path, port: int, consent: str = "") -> Path:
     public = path.parent / "care-team.pub"
     public.write_bytes(KEY.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    path.write_text(f"""
-[gateway]
-id = "gw-test"
-data_dir = "data"
-
-[uplink]
-port = {port}
-plaintext = true
-reconnect_max_s = 1
-
-[control]
-public_key_file = "{public}"
-
-[summary]
-period_s = 1
-
-[[devices]]
-id = "strap-01"
-patient = "patient-0001"
-{consent}
-""")
-    return path
+    return write_config(path, port, extra=f'[control]\npublic_key_file = "{public}"\n{consent}')
 
 
 def test_a_signed_consent_withdrawal_over_mqtt_stops_summaries_at_once(

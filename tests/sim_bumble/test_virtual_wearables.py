@@ -15,12 +15,17 @@ from edge.gatt.polar_pmd import PMD_CONTROL_POINT_UUID, PMD_DATA_UUID
 from edge.gatt.uuids import normalize_uuid
 from edge.profiles import default_profiles_dir, load_profiles
 from edge.sim.clock import VirtualClock
-from edge.sim.radio.bumble_radio import BumbleRadio, on_local_link
+from edge.sim.radio.bumble_radio import BumbleRadio, on_local_link, on_transports
 from edge.sim.runner import ScenarioRun
 from edge.sim.scenario import parse_scenario
 from edge.sim.wearables import WEARABLES
 from tests.bluez.support import run
-from tests.sim_bumble.test_bumble_peripheral import central_on, characteristic, find
+from tests.sim_bumble.test_bumble_peripheral import (
+    central_on,
+    characteristic,
+    controller_at_tcp_port,
+    find,
+)
 
 PROFILES = load_profiles(default_profiles_dir())
 # What each device must have sent in a minute (episodic devices measure every 5 s here).
@@ -147,3 +152,44 @@ def test_a_polar_h10_streams_ecg_and_accelerometer_frames_once_started() -> None
                                                                ("acc", "success")]
 
     run(session(), timeout_s=30)
+
+
+def test_two_wearables_on_two_controllers_reached_over_tcp_transports() -> None:
+    """What a rig does with `--radio bumble --transport ...`, one controller per device; here
+    the controllers are virtual ones behind bumble's TCP transport instead of USB dongles."""
+    scenario = parse_scenario({
+        "name": "rig", "patient": "patient-0001", "duration_s": 20, "speed": 10,
+        "devices": [{"id": "strap-01", "profile": "generic_heart_rate"},
+                    {"id": "oxi-01", "profile": "generic_pulse_oximeter"}],
+    }, "<test>")
+    run_ = ScenarioRun(scenario, VirtualClock(scenario.speed))
+    wearables = list(run_.wearables.values())
+
+    async def session() -> None:
+        link = LocalLink()
+        async with (controller_at_tcp_port(link) as first, controller_at_tcp_port(link) as second,
+                    central_on(link) as central,
+                    on_transports(wearables, [f"tcp-client:127.0.0.1:{first}",
+                                              f"tcp-client:127.0.0.1:{second}"]) as radio):
+            peers = [await connect(central, w.peripheral.name or "") for w in wearables]
+            received = [await act_as_the_gateway(peer, w.profile)
+                        for peer, w in zip(peers, wearables, strict=True)]
+            await run_.run(radio)
+            await asyncio.sleep(0.5)
+        heart_rates, _ = received[0]
+        oximetry, _ = received[1]
+        assert [decode("2a37", v) for v in heart_rates[normalize_uuid("2a37")]]
+        assert [decode("2a5f", v) for v in oximetry[normalize_uuid("2a5f")]]
+
+    run(session(), timeout_s=30)
+
+
+def test_fewer_transports_than_devices_is_refused_before_anything_starts() -> None:
+    scenario = one_device("generic_cgm")
+
+    async def session() -> None:
+        with pytest.raises(ValueError, match="1 devices need as many transports, got 0: none"):
+            async with on_transports(list(scenario.wearables.values()), []):
+                pass
+
+    run(session())

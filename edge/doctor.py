@@ -3,7 +3,8 @@
 Checks: the config; BlueZ (its version and the adapter, on the system D-Bus); connection slots;
 each device's last data and battery (from the running gateway's status file); the clock's
 synchronisation; the outbox (backlog, oldest message, disk budget, dead letters); the broker
-(reachable, TLS accepted) and the certificates' dates; the models' integrity.
+(reachable, TLS accepted) and the certificates' dates; the models' integrity; the remote-update
+audit log's hash chain.
 """
 
 import asyncio
@@ -45,7 +46,8 @@ def examine(config: Config, now: float | None = None) -> list[Finding]:
     checks: list[Callable[[], Iterator[Finding]]] = [
         lambda: _config(config), _bluez_version, lambda: _adapter(config),
         lambda: _slots(config), lambda: _devices(config, now), _clock,
-        lambda: _outbox(config, now), lambda: _broker(config, now), lambda: _models(config)]
+        lambda: _outbox(config, now), lambda: _broker(config, now), lambda: _models(config),
+        lambda: _audit(config)]
     findings = []
     for check in checks:
         try:
@@ -275,6 +277,22 @@ def _tcp_probe(host: str, port: int) -> str | None:
             return None
     except OSError as error:
         return f"cannot connect: {error.strerror or error}"
+
+
+def _audit(config: Config) -> Iterator[Finding]:
+    from edge.control.audit import verify_chain
+
+    path = config.data_path / "audit.log"
+    if not path.exists():
+        yield Finding("audit log", "ok", "no remote update yet")
+        return
+    broken = verify_chain(path)
+    if broken is None:
+        yield Finding("audit log", "ok", f"{path}: the hash chain holds")
+    else:
+        yield Finding("audit log", "problem", f"{path}: the hash chain breaks at line {broken}: "
+                      "a record was changed or removed", "keep the file for the care team's "
+                      "investigation; do not edit it")
 
 
 def _models(config: Config) -> Iterator[Finding]:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edge.control.audit import AuditLog
 from edge.demo.broker import LocalMosquitto, free_loopback_port
 from edge.shipped import shipped_dir
 from edge.sim.bluez import BluezEmulator
@@ -75,6 +76,7 @@ def test_a_healthy_gateway_and_then_every_problem_with_its_fix(
             assert checks["device strap-01"]["detail"].endswith("battery 80 %")
             assert checks["broker"]["severity"] == "ok"
             assert checks["model af_ecg"]["severity"] == "ok"
+            assert checks["audit log"]["detail"] == "no remote update yet"
 
             bluez.set_powered("hci0", False)
             write_status(tmp_path / "data" / "status.json", {"devices": [
@@ -84,6 +86,10 @@ def test_a_healthy_gateway_and_then_every_problem_with_its_fix(
             shutil.copytree(shipped_dir("models"), models)
             onnx = next((models / "af_rr").glob("*int8.tflite"))
             onnx.write_bytes(onnx.read_bytes()[:-1] + b"\0")
+            audit = tmp_path / "data" / "audit.log"
+            AuditLog(audit).append({"kind": "config", "accepted": True})
+            AuditLog(audit).append({"kind": "model", "accepted": False})
+            audit.write_text(audit.read_text().replace("false", "true"))  # tampered
             code, sick = await doctor(config(tmp_path, free_loopback_port(), models),
                                       system_bus)
         assert code == 1 and not sick["healthy"]
@@ -93,6 +99,7 @@ def test_a_healthy_gateway_and_then_every_problem_with_its_fix(
             ("device strap-01", "last data 120 min ago; battery 9 %", "wet the electrodes"),
             ("broker", "cannot connect", "check the network"),
             ("model af_rr", "sha256", "signed model update"),
+            ("audit log", "breaks at line 2", "do not edit it"),
         ]:
             finding = checks[check]
             assert finding["severity"] == "problem", finding

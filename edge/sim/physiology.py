@@ -157,8 +157,7 @@ class Patient:
             rr = 60 / af.level * math.exp(self._random.gauss(0, _AF_RR_SPREAD))
             rr = min(2.0, max(0.28, rr))
         else:
-            breathing = math.sin(2 * math.pi * self.baseline.breaths_per_min / 60 * t)
-            rr = (60 / self.sinus_rate_at(t) * (1 + _RSA_DEPTH * breathing)
+            rr = (60 / self.sinus_rate_at(t) * (1 + _RSA_DEPTH * self.breathing_phase(t))
                   * (1 + self._random.gauss(0, _RR_JITTER)))
         pvc = next(self._active("pvc", t), None)
         if pvc is not None and self._random.random() < pvc.level * rr / 60:

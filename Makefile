@@ -1,6 +1,6 @@
 # Quick start on Debian or Raspberry Pi OS:  make demo   |   make test
-# Each target installs what is missing: python3-venv and mosquitto (with apt-get), and the
-# virtual environment in .venv.
+# Each target installs what is missing: python3-venv and mosquitto (and, for the tests, chromium
+# with its driver) with apt-get, and the virtual environment in .venv.
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,12 +10,12 @@ APT_PACKAGES := python3-venv mosquitto
 TRAIN_VENV := .venv-train
 DATA := ../shared/data
 
-.PHONY: demo test lint system-packages evaluate
+.PHONY: demo test lint system-packages browser-packages evaluate
 
 demo: $(VENV)/installed
 	$(BIN)/edge demo
 
-test: $(VENV)/installed lint
+test: $(VENV)/installed browser-packages lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/installed
@@ -26,6 +26,16 @@ system-packages:
 	@missing=""; \
 	python3 -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	PATH="$$PATH:/usr/sbin:/usr/local/sbin" command -v mosquitto >/dev/null || missing="$$missing mosquitto"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# The status page's tests drive a real headless Chromium.
+browser-packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \

@@ -129,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="score: print one JSON object")
     sim.set_defaults(command=_sim)
 
+    set_pin = commands.add_parser(
+        "set-pin", help="set the status page's PIN (read twice from the terminal or stdin)")
+    set_pin.add_argument("--config", type=Path, required=True, metavar="FILE")
+    set_pin.set_defaults(command=_set_pin)
+
     doctor = commands.add_parser(
         "doctor", help="check everything a technician would, with the fix for each problem")
     doctor.add_argument("--config", type=Path, required=True, metavar="FILE")
@@ -270,6 +275,22 @@ def _sim_score(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(json.dumps(result.as_json()) if args.json else describe(result))
     return EXIT_OK if result.passed else EXIT_FAILURE
+
+
+def _set_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from edge.page.pin import write_pin
+
+    config = load_config(args.config)
+    ask = getpass.getpass if sys.stdin.isatty() else (lambda _: sys.stdin.readline().strip())
+    pin, again = ask("New PIN (4 to 12 digits): "), ask("Once more: ")
+    if pin != again or not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("edge set-pin: the two PINs must match and be 4 to 12 digits", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    write_pin(config.page_pin_path, pin)
+    print(f"PIN set ({config.page_pin_path}, readable by this user only)")
+    return EXIT_OK
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -233,6 +233,19 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class StatusPageSettings:
+    listen: str = setting(
+        "127.0.0.1:8080", doc="Where the patient's status page listens; 0.0.0.0:8080 to reach "
+        "it from a phone on the home network; empty: no page.", check=listen_address)
+    pin_file: str = setting(
+        "", doc="The page's PIN, as a salted hash (`edge set-pin` writes it); empty: page.pin "
+        "in gateway.data_dir. Without it the page shows no health data.")
+    silent_after_s: float = setting(
+        900.0, doc="A device silent this long is shown as a problem, with what to do.",
+        check=in_range(10, 86400))
+
+
+@dataclass(frozen=True)
 class ControlSettings:
     public_key_file: str = setting(
         "", doc="Ed25519 public key (PEM) that must have signed every remote configuration "
@@ -341,6 +354,8 @@ class Config:
         "summaries and events, not waveforms. A remote update may change it.")
     control: ControlSettings = setting(ControlSettings(), doc="Signed remote updates.")
     metrics: MetricsSettings = setting(MetricsSettings(), doc="Metrics for fleet monitoring.")
+    status_page: StatusPageSettings = setting(StatusPageSettings(),
+                                              doc="The patient's local status page.")
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
     source: str = field(default="<config>", metadata={"internal": True})
@@ -353,6 +368,11 @@ class Config:
     def outbox_key_path(self) -> Path:
         key_file = self.outbox.key_file
         return self.base_dir / key_file if key_file else self.data_path / "outbox.key"
+
+    @property
+    def page_pin_path(self) -> Path:
+        pin_file = self.status_page.pin_file
+        return self.base_dir / pin_file if pin_file else self.data_path / "page.pin"
 
     @property
     def models_path(self) -> Path | None:

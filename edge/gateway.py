@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from edge.messages.fhir import as_fhir
 from edge.messages.payloads import PRIORITIES, OutgoingMessage
 from edge.metrics import Counters
 from edge.outbox.store import Outbox
+from edge.page.server import PageSources, StatusPage
+from edge.page.views import DeviceView, EventView
 from edge.pipeline import Pipeline, baseline_params
 from edge.profiles import default_profiles_dir, load_profiles, profiles_for
 from edge.ratelimit import RateLimitedLog
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 _TICK_S = 1.0
 _RESTART_DELAY_S = 5.0
 _STATUS_INTERVAL_S = 5.0
+_RECENT_EVENTS = 20
 _ERROR_LOG_INTERVAL_S = 60.0
 
 
@@ -72,6 +76,18 @@ def simulated_links(config: Config, scenarios: Sequence[ScenarioRun]) -> list[Li
     runs = list(scenarios) or [ScenarioRun(device_scenario(d), VirtualClock()) for d in simulated]
     profiles = load_profiles(config.profiles_path or default_profiles_dir())
     return [InProcessRadio(run, profiles) for run in runs]
+
+
+def _device_words(config: Config) -> dict[str, tuple[str, str]]:
+    """Each device's everyday name and what to do when it is silent, from its profile."""
+    profiles = load_profiles(config.profiles_path or default_profiles_dir())
+    words = {}
+    for device in config.devices:
+        name = device.profile if device.link == "ble" else device.simulation.profile
+        profile = profiles.get(name)
+        words[device.id] = ((profile.patient_name, profile.advice_when_silent) if profile
+                            else ("device", "check that it is switched on and near the gateway"))
+    return words
 
 
 def _baselines(config: Config) -> BaselineStore | None:
@@ -115,6 +131,11 @@ class Gateway:
         self._status_path = config.data_path / STATUS_FILE
         self._metrics = (MetricsServer(config.metrics.listen, self.metrics)
                          if config.metrics.listen else None)
+        self._device_words = _device_words(config)
+        self._recent_events: deque[tuple[float, str]] = deque(maxlen=_RECENT_EVENTS)
+        self._page = (StatusPage(config.status_page.listen, config.page_pin_path, PageSources(
+            self._page_devices, self._page_events, self._technician_view),
+            config.status_page.silent_after_s) if config.status_page.listen else None)
         self.central = ble_central(config, clock)
         if self.central is not None:
             self._links.append(self.central)
@@ -130,6 +151,8 @@ class Gateway:
         workers.append(asyncio.create_task(_supervised("status", self._status_forever)))
         if self._metrics is not None:
             workers.append(asyncio.create_task(self._metrics.run()))
+        if self._page is not None:
+            workers.append(asyncio.create_task(self._page.run()))
         uplink = asyncio.create_task(self._uplink.run())
         self._uplink.wake()
         self._service.ready()
@@ -199,6 +222,36 @@ class Gateway:
                 "devices": [device | {"connected": device["id"] in connected}
                             for device in self._pipeline.device_status()],
                 "outbox": {"waiting": self.outbox.count(), "bytes": self.outbox.stored_bytes()}}
+
+    # The status page's sources: the patient's words and the technician's facts.
+
+    def _page_devices(self) -> list[DeviceView]:
+        now = time.time()
+        return [DeviceView(*self._device_words[d["id"]], d["connected"],
+                           None if d["last_data_at"] is None else now - d["last_data_at"],
+                           d["battery_percent"]) for d in self.status()["devices"]]
+
+    def _page_events(self) -> list[EventView]:
+        now = time.time()
+        return [EventView(now - at, text) for at, text in reversed(self._recent_events)]
+
+    def _technician_view(self) -> tuple[list[tuple[str, str, str, str, str]],
+                                        list[tuple[str, str]]]:
+        now = time.time()
+        rows = [(d["id"], self._device_words[d["id"]][0],
+                 "streaming" if d["connected"] else "down",
+                 "never" if d["last_data_at"] is None else f"{now - d['last_data_at']:.0f} s ago",
+                 "?" if d["battery_percent"] is None else f"{d['battery_percent']} %")
+                for d in self.status()["devices"]]
+        counts = self.counters
+        facts = [("outbox waiting", str(self.outbox.count())),
+                 ("oldest waiting", f"{self.outbox.oldest_age_s(now):.0f} s"),
+                 ("dead letters", str(self.outbox.dead_letters())),
+                 ("published / acknowledged", f"{counts.published} / {counts.acknowledged}"),
+                 ("broker connection failures", str(counts.connect_failures)),
+                 ("malformed packets", str(counts.decode_errors)),
+                 ("processing faults", str(counts.pipeline_errors))]
+        return rows, facts
 
     def metrics(self) -> list[Metric]:
         """What the metrics endpoint shows: counts and states, never a value or a pseudonym."""
@@ -278,6 +331,8 @@ class Gateway:
     def _store(self, messages: list[OutgoingMessage]) -> None:
         allowed = [message for message in messages if self.consent.allows(message)]
         self.counters.withheld += len(messages) - len(allowed)
+        self._recent_events.extend((time.time(), m.payload["explanation"]) for m in allowed
+                                   if "explanation" in m.payload)
         if self._fhir:
             allowed = [as_fhir(message) for message in allowed]
         if allowed:

@@ -103,6 +103,11 @@ class DeviceProfile:
     subscribe: list[SubscribeSpec] = setting([], doc="Characteristics streamed from the device.")
     setup: list[SetupWrite] = setting([], doc="Vendor stream set-up, written after subscribing "
                                       "(after every reconnect too).")
+    patient_name: str = setting("device", doc="What the patient calls it: \"chest strap\".",
+                                check=non_empty)
+    advice_when_silent: str = setting(
+        "check that it is switched on and near the gateway", doc="What the patient should do "
+        "when it has sent nothing for a while, as the end of a sentence.", check=non_empty)
 
     def specificity(self) -> int:
         rule = self.match

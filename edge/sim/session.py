@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TextIO
 
-from edge.config import Config, DeviceSettings
+from edge.config import Config, DeviceSettings, SimulationSettings
 from edge.gateway import Gateway
 from edge.link.ble.central import BleCentral
 from edge.metrics import Counters
@@ -29,7 +29,8 @@ def gateway_config(base: Config, scenario: Scenario, link: Literal["simulated", 
     """`base` (uplink, detection, data folder) with the scenario's devices as its devices."""
     devices = [DeviceSettings(id=d.id, patient=scenario.patient, link=link,
                               address=d.address if link == "ble" else "",
-                              profile=d.profile if link == "ble" else "")
+                              profile=d.profile if link == "ble" else "",
+                              simulation=SimulationSettings(profile=d.profile))
                for d in scenario.devices]
     return dataclasses.replace(base, devices=devices)
 

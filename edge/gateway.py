@@ -23,6 +23,7 @@ from edge.exporter import Metric, MetricsServer
 from edge.inference import Model, load_model
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
+from edge.logs import RECENT_PROBLEMS
 from edge.messages.consent import ConsentPolicy
 from edge.messages.fhir import as_fhir
 from edge.messages.payloads import PRIORITIES, OutgoingMessage
@@ -251,6 +252,8 @@ class Gateway:
                  ("broker connection failures", str(counts.connect_failures)),
                  ("malformed packets", str(counts.decode_errors)),
                  ("processing faults", str(counts.pipeline_errors))]
+        facts += [(f"problem {now - at:.0f} s ago", message)
+                  for at, message in reversed(RECENT_PROBLEMS.records)]
         return rows, facts
 
     def metrics(self) -> list[Metric]:

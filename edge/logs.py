@@ -5,6 +5,7 @@ carry a measured value, a payload or a secret."""
 import json
 import logging
 import sys
+from collections import deque
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -31,6 +32,21 @@ class JsonLines(logging.Formatter):
             if frame is not None:
                 entry["where"] = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         return json.dumps(entry)
+
+
+class RecentProblems(logging.Handler):
+    """The last warnings and errors, for the technician view (they quote no value either)."""
+
+    def __init__(self, keep: int = 20) -> None:
+        super().__init__(logging.WARNING)
+        self.records: deque[tuple[float, str]] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.created, record.getMessage()))
+
+
+RECENT_PROBLEMS = RecentProblems()
+logging.getLogger("edge").addHandler(RECENT_PROBLEMS)
 
 
 def configure(log_format: LogFormat, debug: bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -45,6 +45,12 @@ kind = "disconnect"
 device = "oxi-01"
 start_s = 2
 duration_s = 43
+[[faults]]
+kind = "malformed"
+device = "strap-01"
+start_s = 1
+duration_s = 5
+every = 2
 """
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
@@ -76,7 +82,7 @@ def text(browser: webdriver.Chrome) -> str:
     for _ in range(20):
         try:
             return str(browser.find_element(By.TAG_NAME, "body").text)
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             time.sleep(0.1)
     raise AssertionError("the page never settled")
 
@@ -126,9 +132,10 @@ listen = ""
 
         browser.find_element(By.ID, "pin").send_keys("0000")
         browser.find_element(By.TAG_NAME, "button").click()
-        assert "That PIN is not right" in text(browser)
+        showing(browser, "That PIN is not right")
         browser.find_element(By.ID, "pin").send_keys(PIN)
         browser.find_element(By.TAG_NAME, "button").click()
+        showing(browser, "Recent news")  # the patient view, after the redirect
         eventually(browser, "Your chest strap is connected. Last reading")
 
         subscriber.wait_for(lambda s: bool(s.of_schema("edge.event")), 30, "the tachycardia")
@@ -147,12 +154,22 @@ listen = ""
         page = text(browser)
         assert "strap-01 chest strap streaming" in page and "oxi-01 finger clip down" in page
         assert "outbox waiting" in page
+        assert "device strap-01: bad packet of 1 bytes: Heart Rate Measurement" in page
     finally:
         gateway.terminate()
         gateway.communicate(timeout=30)
 
 
+def showing(browser: webdriver.Chrome, phrase: str, timeout_s: float = 10) -> None:
+    """Wait for the page a click leads to (never reloading: that could post again)."""
+    deadline = time.monotonic() + timeout_s
+    while phrase not in text(browser):
+        assert time.monotonic() < deadline, (phrase, text(browser))
+        time.sleep(0.1)
+
+
 def eventually(browser: webdriver.Chrome, phrase: str, timeout_s: float = 20) -> None:
+    """Reload until the page says `phrase` (the gateway's state changes as it runs)."""
     deadline = time.monotonic() + timeout_s
     while phrase not in text(browser):
         assert time.monotonic() < deadline, (phrase, text(browser))

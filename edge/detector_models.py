@@ -85,18 +85,23 @@ def load_detector_models(settings: ModelSettings, folder: Path,
                           pvc=_model(folder, settings.pvc, settings, updated))
 
 
+def load_configured(manifest: Path, settings: ModelSettings) -> Model:
+    """The model of `manifest` on the configured backend and precision (or ModelRefused)."""
+    return load_model(manifest, None if settings.backend == "auto" else settings.backend,
+                      settings.precision)
+
+
 def _model(folder: Path, package: str, settings: ModelSettings,
            updated: Path | None) -> Model | None:
     if not package:
         return None
-    backend = None if settings.backend == "auto" else settings.backend
     if updated is not None and (updated / package / "manifest.json").exists():
         try:
-            return load_model(updated / package / "manifest.json", backend, settings.precision)
+            return load_configured(updated / package / "manifest.json", settings)
         except (ModelRefused, RuntimeUnavailable) as error:
             log.error("updated model refused, using the configured one: %s", error)
     try:
-        model = load_model(folder / package / "manifest.json", backend, settings.precision)
+        model = load_configured(folder / package / "manifest.json", settings)
     except (ModelRefused, RuntimeUnavailable) as error:
         log.error("model refused, using rule-based detection instead: %s", error)
         return None

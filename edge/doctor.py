@@ -296,18 +296,18 @@ def _audit(config: Config) -> Iterator[Finding]:
 
 
 def _models(config: Config) -> Iterator[Finding]:
-    from edge.inference import ModelRefused, RuntimeUnavailable, load_model
+    from edge.detector_models import load_configured
+    from edge.inference import ModelRefused, RuntimeUnavailable
 
     settings = config.detect.models
     folder = config.models_path or shipped_dir("models")
-    backend = None if settings.backend == "auto" else settings.backend
     for name in (settings.af, settings.af_ecg, settings.pvc):
         if not name:
             continue
         updated = config.data_path / "models" / name / "manifest.json"
         manifest = updated if updated.exists() else folder / name / "manifest.json"
         try:
-            model = load_model(manifest, backend, settings.precision)
+            model = load_configured(manifest, settings)
         except (ModelRefused, RuntimeUnavailable) as error:
             yield Finding(f"model {name}", "problem", str(error),
                           "reinstall the gateway, or send a signed model update; until then "

@@ -18,9 +18,9 @@ from edge.config import Config, ConsentSettings
 from edge.control.remote import RemoteControl, update_topic
 from edge.detect.baselines import BaselineStore
 from edge.detect.vitals import ClinicianLimits
-from edge.detector_models import load_detector_models
+from edge.detector_models import load_configured, load_detector_models
 from edge.exporter import Metric, MetricsServer
-from edge.inference import Model, load_model
+from edge.inference import Model
 from edge.link.ble.central import BleCentral, ProvisionedDevice
 from edge.link.notification import Notification
 from edge.logs import RECENT_PROBLEMS
@@ -311,9 +311,7 @@ class Gateway:
         return [name for name in (settings.af, settings.af_ecg, settings.pvc) if name]
 
     def load_model(self, manifest: Path) -> Model:
-        settings = self._model_settings
-        return load_model(manifest, None if settings.backend == "auto" else settings.backend,
-                          settings.precision)
+        return load_configured(manifest, self._model_settings)
 
     def swap_model(self, model: Model) -> None:
         self._models = self._models.replacing(model, self._model_settings)

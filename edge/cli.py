@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from edge import __version__
 from edge.config import Config, load_config
@@ -22,6 +22,9 @@ from edge.logs import configure as configure_logging
 from edge.outbox.store import OutboxError
 from edge.shipped import shipped_dir
 from edge.typed_toml import ConfigError, describe_settings
+
+if TYPE_CHECKING:
+    from edge.provision.manifest import ProvisionRequest
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -133,6 +136,45 @@ def _parser() -> argparse.ArgumentParser:
         "set-pin", help="set the status page's PIN (read twice from the terminal or stdin)")
     set_pin.add_argument("--config", type=Path, required=True, metavar="FILE")
     set_pin.set_defaults(command=_set_pin)
+
+    provision = commands.add_parser(
+        "provision", help="set up this gateway: broker, certificates, patient, devices; tried, "
+        "then written (again: safe)",
+        description="Asks for each setting (Enter keeps the one shown), or, with --manifest or "
+        "--non-interactive, takes them from the manifest and flags. Checks and installs the "
+        "certificates, binds devices (picked from a scan), tries a round trip through the "
+        "broker and each device's stream, and only then writes the config, atomically. See "
+        "docs/TECHNICIAN.md.")
+    provision.add_argument("--config", type=Path, required=True, metavar="FILE",
+                           help="the config to write (merged into, when it exists)")
+    provision.add_argument("--manifest", type=Path, metavar="FILE",
+                           help="the answers in a TOML file (implies --non-interactive)")
+    provision.add_argument("--non-interactive", action="store_true",
+                           help="ask nothing: take the answers from the flags")
+    provision.add_argument("--gateway-id", default="", metavar="ID")
+    provision.add_argument("--patient", default="", metavar="PSEUDONYM")
+    provision.add_argument("--broker", default="", metavar="HOST[:PORT]")
+    provision.add_argument("--plaintext", action="store_true", default=None,
+                           help="no TLS: only to a broker on this machine")
+    provision.add_argument("--ca", default="", metavar="FILE", help="CA certificates (PEM)")
+    provision.add_argument("--cert", default="", metavar="FILE",
+                           help="this gateway's client certificate (PEM)")
+    provision.add_argument("--key", default="", metavar="FILE", help="its private key (PEM)")
+    provision.add_argument("--update-key", default="", metavar="FILE",
+                           help="the care team's Ed25519 public key for signed updates")
+    provision.add_argument("--data-dir", default="", metavar="DIR")
+    provision.add_argument("--device", action="append", default=[], metavar="PROFILE[@ADDRESS]",
+                           help="bind a device: the nearest unbound one of PROFILE, or the one "
+                           "at ADDRESS (repeat per device)")
+    provision.add_argument("--scan-seconds", type=float, default=10.0, metavar="N")
+    provision.add_argument("--device-timeout", type=float, default=60.0, metavar="N",
+                           help="how long each device may take to stream (default 60 s)")
+    provision.add_argument("--no-broker-test", action="store_true")
+    provision.add_argument("--no-device-test", action="store_true",
+                           help="bind without trying the devices (e.g. at a depot)")
+    provision.add_argument("--pin-stdin", action="store_true",
+                           help="read the status page's PIN from standard input")
+    provision.set_defaults(command=_provision)
 
     doctor = commands.add_parser(
         "doctor", help="check everything a technician would, with the fix for each problem")
@@ -280,17 +322,56 @@ def _sim_score(args: argparse.Namespace) -> int:
 def _set_pin(args: argparse.Namespace) -> int:
     import getpass
 
-    from edge.page.pin import write_pin
+    from edge.page.pin import valid_pin, write_pin
 
     config = load_config(args.config)
     ask = getpass.getpass if sys.stdin.isatty() else (lambda _: sys.stdin.readline().strip())
     pin, again = ask("New PIN (4 to 12 digits): "), ask("Once more: ")
-    if pin != again or not (pin.isdigit() and 4 <= len(pin) <= 12):
+    if pin != again or not valid_pin(pin):
         print("edge set-pin: the two PINs must match and be 4 to 12 digits", file=sys.stderr)
         return EXIT_BAD_INPUT
     write_pin(config.page_pin_path, pin)
     print(f"PIN set ({config.page_pin_path}, readable by this user only)")
     return EXIT_OK
+
+
+def _provision(args: argparse.Namespace) -> int:
+    from edge.provision.console import Console
+    from edge.provision.manifest import load_manifest, overlay
+    from edge.provision.session import Options, provision
+
+    if not args.debug:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        flags = provision_flags(args)
+        request = overlay(load_manifest(args.manifest), flags) if args.manifest else flags
+    except ConfigError as error:
+        print(f"{error}\nNothing was written.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    options = Options(args.config, request, not (args.manifest or args.non_interactive),
+                      args.scan_seconds, args.device_timeout, not args.no_broker_test,
+                      not args.no_device_test, args.pin_stdin)
+    return provision(options, Console(sys.stdin, sys.stdout))
+
+
+def provision_flags(args: argparse.Namespace) -> "ProvisionRequest":
+    """The flags of `edge provision` as a request, checked like a manifest."""
+    from edge.provision.manifest import ProvisionRequest, anchored
+    from edge.typed_toml import build
+
+    host, _, port = args.broker.rpartition(":") if ":" in args.broker else (args.broker, "", "")
+    devices = [dict(zip(("profile", "address"), d.split("@", 1), strict=False))
+               for d in args.device]
+    table: dict[str, Any] = {
+        "gateway_id": args.gateway_id, "patient": args.patient, "data_dir": args.data_dir,
+        "update_key_file": args.update_key, "devices": devices,
+        "broker": {"host": host, "port": int(port) if port.isdigit() else 0,
+                   "ca_file": args.ca, "cert_file": args.cert, "key_file": args.key}}
+    if args.plaintext:
+        table["broker"]["plaintext"] = True
+    if port and not port.isdigit():
+        raise ConfigError("--broker", [f"the port must be a number, got {port!r}"])
+    return anchored(build(ProvisionRequest, table, "edge provision's flags"), Path.cwd())
 
 
 def _doctor(args: argparse.Namespace) -> int:

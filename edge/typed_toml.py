@@ -6,6 +6,8 @@ reference documentation, so the two cannot drift apart.
 """
 
 import dataclasses
+import json
+import math
 import re
 import tomllib
 import types
@@ -183,3 +185,58 @@ def _toml_value(value: Any) -> str:
         return f'"{value}"'
     return str(value)
 
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def dumps(table: Mapping[str, Any]) -> str:
+    """TOML text for a table of strings, numbers, booleans, arrays and nested tables, which
+    `tomllib.loads` reads back equal. Scalars come first in each table, then sub-tables, then
+    arrays of tables, as TOML requires."""
+    return "\n".join(_table_lines(table, ())).strip() + "\n"
+
+
+def _table_lines(table: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[str]:
+    scalars = {k: v for k, v in table.items() if not _is_table(v) and not _is_table_array(v)}
+    for key, value in scalars.items():
+        yield f"{_key(key)} = {_inline(value)}"
+    for key, value in table.items():
+        if _is_table(value):
+            yield ""
+            yield f"[{'.'.join(map(_key, (*path, key)))}]"
+            yield from _table_lines(value, (*path, key))
+        elif _is_table_array(value):
+            for entry in value:
+                yield ""
+                yield f"[[{'.'.join(map(_key, (*path, key)))}]]"
+                yield from _table_lines(entry, (*path, key))
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def _string(value: str) -> str:
+    # A JSON string is a TOML basic string, once DEL, which TOML wants escaped, is escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list):
+        return f"[{', '.join(_inline(v) for v in value)}]"
+    raise TypeError(f"no TOML form for {type(value).__name__} {value!r}")

@@ -203,3 +203,9 @@ def gap_message(gateway_id: str, patient: str, gap: StreamGap, device_epoch: flo
 
 def status_payload(gateway_id: str, state: str, now: float) -> dict[str, Any]:
     return _envelope("status", gateway_id, now) | {"state": state}
+
+
+def selftest_message(gateway_id: str, nonce: str, now: float) -> tuple[str, dict[str, Any]]:
+    """The topic and payload of a provisioning round trip through the broker."""
+    return (f"{TOPIC_ROOT}/{gateway_id}/selftest/{nonce}",
+            _envelope("selftest", gateway_id, now) | {"nonce": nonce})

@@ -4,7 +4,7 @@ import json
 from importlib import resources
 from typing import Any
 
-MESSAGE_TYPES = ("summary", "event", "diagnostic", "status", "control_response")
+MESSAGE_TYPES = ("summary", "event", "diagnostic", "status", "control_response", "selftest")
 
 
 def load_schema(name: str) -> dict[str, Any]:

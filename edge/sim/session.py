@@ -4,9 +4,12 @@ process. The end-to-end tests run scenarios through this same code."""
 import asyncio
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TextIO
 
 from edge.config import Config, DeviceSettings, SimulationSettings
@@ -74,6 +77,24 @@ async def run_devices(scenario: Scenario, radio: RadioKind, transports: Sequence
         announce(f"advertising {len(run.wearables)} devices on {', '.join(transports)}")
         await run.run(bumble)
     return run
+
+
+@contextmanager
+def devices_in_another_process(scenario: Path) -> Iterator[dict[str, str]]:
+    """`edge sim --radio bluez` serving `scenario` in a process of its own, as a test rig runs
+    it; yields the environment in which another process takes its devices for its Bluetooth."""
+    command = [sys.executable, "-m", "edge", "sim", "--scenario", str(scenario), "--radio",
+               "bluez"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as sim:
+        try:
+            announced = sim.stdout.readline() if sim.stdout else ""
+            variable, _, address = announced.strip().rpartition(" ")[2].partition("=")
+            if variable != SYSTEM_BUS_VARIABLE:
+                raise RuntimeError(f"edge sim did not announce its D-Bus: {announced!r}")
+            yield {**os.environ, variable: address}
+        finally:
+            sim.terminate()
+            sim.wait(20)
 
 
 @asynccontextmanager

@@ -87,10 +87,14 @@ def certificate_problems(path: Path, now: dt.datetime) -> list[str]:
         certificate = x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as error:
         return [f"{path}: not a readable PEM certificate: {error}"]
+    return [f"{path}: {problem}" for problem in validity_problems(certificate, now)]
+
+
+def validity_problems(certificate: x509.Certificate, now: dt.datetime) -> list[str]:
     if now < certificate.not_valid_before_utc:
-        return [f"{path}: not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"]
+        return [f"not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"]
     if now >= certificate.not_valid_after_utc:
-        return [f"{path}: expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"]
+        return [f"expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"]
     return []
 
 

@@ -55,19 +55,8 @@ def test_edge_sim_refuses_what_cannot_work() -> None:
     assert "Traceback" not in no_gateway.stderr + too_fast.stderr + missing.stderr
 
 
-def test_devices_on_the_emulated_bluez_are_found_by_another_process(tmp_path: Path) -> None:
-    scenario = tmp_path / "rig.toml"
-    scenario.write_text("""
-name = "rig"
-patient = "patient-0001"
-duration_s = 30
-[[devices]]
-id = "h10"
-profile = "polar_h10"
-[[devices]]
-id = "cuff"
-profile = "generic_blood_pressure"
-""")
+def test_devices_on_the_emulated_bluez_are_found_by_another_process() -> None:
+    scenario = SCENARIOS / "living_room.toml"
     with subprocess.Popen([sys.executable, "-m", "edge", "sim", "--scenario", str(scenario),
                            "--radio", "bluez"], stdout=subprocess.PIPE, text=True) as sim:
         try:

@@ -6,6 +6,7 @@ again with the same answers leaves every file as it was."""
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ def provision(options: Options, console: Console) -> int:
 def _provision(options: Options, console: Console) -> int:
     path = options.config_path
     existing = _existing(path)
+    if os.geteuid() == 0:
+        console.say("Note: running as root, so what this writes belongs to root (mode 0600); "
+                    "the gateway runs as its own user: sudo -u edge edge provision …")
     request = _ask_basics(options.request, existing, console) if options.interactive \
         else options.request
     _require(request, existing, str(path))

@@ -10,12 +10,13 @@ message goes first: an alert only when nothing else is left. Each class expires 
 time. A database that cannot be read is moved aside and what can be read of it is salvaged.
 """
 
+import functools
 import json
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,57 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 _EXPIRY_CHECK_S = 60.0
 _INSERT = ("INSERT INTO message (priority, patient, stream, seq, topic, payload, created_at, "
            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# Rows per INSERT statement in `put`: one statement of many rows costs SQLite and the sqlite3
+# module much less per row than executemany (8 parameters a row: within the oldest limit, 999).
+_ROWS_PER_INSERT = 100
+_COLUMNS = 8  # of _INSERT
+_PAYLOAD = 5  # its place among them
+_READ = ("SELECT id, stream, seq, topic, payload FROM message WHERE priority = ? AND id > ? "
+         "ORDER BY id LIMIT ?")
+# _READ as one row: in whatever order the aggregates see the rows, the same for all of them.
+_READ_AS_ONE = ("SELECT count(*), group_concat(id), group_concat(seq), "
+                "group_concat(length(payload)), CAST(group_concat(payload, '') AS BLOB), "
+                f"json_group_array(stream), json_group_array(topic) FROM ({_READ})")
 _SET_LAST_SEQ = ("INSERT INTO stream (name, last_seq) VALUES (?, ?) "
                  "ON CONFLICT(name) DO UPDATE SET last_seq = excluded.last_seq")
 _EVICTION_BATCH = 200
 _IDS_PER_STATEMENT = 500
+
+
+def _compact_json() -> Callable[[Any], str]:
+    """`_ENCODER.encode` for a dict: the same text, by the same C encoder, which `encode`
+    builds anew for every call (where there is no C encoder, `encode` itself)."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    probe = {"a": [1, 2.5, None, True, "\u00e9\n"], "b": {"c": -0.0}}
+    try:
+        encode = make(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
+                      _ENCODER.key_separator, _ENCODER.item_separator, _ENCODER.sort_keys,
+                      _ENCODER.skipkeys, _ENCODER.allow_nan)
+        join = "".join
+        if join(encode(probe, 0)) == _ENCODER.encode(probe):
+            return lambda value: join(encode(value, 0))
+    except TypeError:  # none, or not as this Python's json module makes it
+        pass
+    return _ENCODER.encode
+
+
+_ENCODE = _compact_json()
+
+
+def _numbered_json(message: OutgoingMessage, seq: int) -> bytes:
+    """The JSON of `message.numbered(seq)`, byte for byte; for a payload of the gateway's own
+    format without a `seq` of its own, without copying it: `seq` comes last either way."""
+    payload = message.payload
+    if not payload or "seq" in payload or "resourceType" in payload:
+        return _ENCODE(message.numbered(seq)).encode()
+    return f'{_ENCODE(payload)[:-1]},"seq":{seq:d}}}'.encode()
+
+
+@functools.cache
+def _insert_rows(count: int) -> str:
+    """`_INSERT` for `count` rows at once (in this order: AUTOINCREMENT numbers them so)."""
+    return _INSERT + ", (?, ?, ?, ?, ?, ?, ?, ?)" * (count - 1)
 
 
 class OutboxError(Exception):
@@ -99,6 +146,9 @@ class Outbox:
             "summary": self.settings.summary_days, "diagnostic": self.settings.diagnostic_days}
         self._lifetimes_s = {kind: value * 86400 for kind, value in days.items()}
         self.counters = OutboxCounters()
+        # Grows whenever queued messages are deleted undelivered (evicted, expired, purged):
+        # a reader holding messages it took earlier, not yet published, must read them again.
+        self.withdrawals = 0
         if path.parent.exists() and not path.parent.is_dir():
             raise OutboxError(f"cannot create the outbox at {path}: {path.parent} is not a folder")
         try:
@@ -144,28 +194,38 @@ class Outbox:
         if not messages:
             return []
         now = time.time() if now is None else now
-        rows = []
         numbers: dict[str, int] = {}
+        # The rows' values one after the other (_COLUMNS a row), the sealed payloads missing.
+        values: list[Any] = []
+        opening = []  # (plaintext, context) to seal
         for message in messages:
-            seq = numbers[message.stream] = numbers.get(
-                message.stream, self._last_seq(message.stream)) + 1
-            payload = _ENCODE(message.numbered(seq)).encode()
-            rows.append(self._row(message, seq, self._sealer.seal(
-                payload, f"{message.stream}/{seq}"), now))
+            stream = message.stream
+            previous = numbers.get(stream)
+            seq = numbers[stream] = (self._last_seq(stream) if previous is None
+                                     else previous) + 1
+            message_class = message.message_class
+            values += (PRIORITIES[message_class], message.patient_id or "", stream, seq,
+                       message.topic, None, now, now + self._lifetimes_s[message_class])
+            opening.append((_numbered_json(message, seq), f"{stream}/{seq}".encode()))
+        sealed = self._sealer.seal_many(opening)
+        values[_PAYLOAD::_COLUMNS] = sealed
         try:
             with self._transaction():
                 first = self._next_id()
-                self._db.executemany(_INSERT, rows)
+                for start in range(0, len(messages), _ROWS_PER_INSERT):
+                    count = min(_ROWS_PER_INSERT, len(messages) - start)
+                    self._db.execute(_insert_rows(count),
+                                     values[start * _COLUMNS:(start + count) * _COLUMNS])
                 self._db.executemany(_SET_LAST_SEQ, numbers.items())
         except BaseException:
             self._seqs.clear()  # what the database holds is the truth again
             raise
         self._seqs.update(numbers)
-        self._bytes += sum(len(row[5]) + len(row[4]) for row in rows)
+        self._bytes += sum(map(len, sealed)) + sum(len(message.topic) for message in messages)
         self._keep_within_budget()
         if now - self._last_expiry >= _EXPIRY_CHECK_S:
             self.expire(now)
-        return list(range(first, first + len(rows)))
+        return list(range(first, first + len(messages)))
 
     def _row(self, message: OutgoingMessage, seq: int, sealed: bytes,
              created_at: float) -> tuple[Any, ...]:
@@ -207,6 +267,7 @@ class Outbox:
                 freed += size
             self.remove(chosen)
             self.counters.evicted += len(chosen)
+            self.withdrawals += 1
             log.warning("outbox over its %.0f MB budget: dropped the %d lowest-priority, "
                         "oldest messages", self.settings.max_mb, len(chosen))
 
@@ -218,39 +279,69 @@ class Outbox:
                 "FROM message WHERE expires_at <= ?", (now,)).fetchone()
             self._db.execute("DELETE FROM message WHERE expires_at <= ?", (now,))
         self.counters.expired += int(freed[0])
+        if freed[0]:
+            self.withdrawals += 1
         self._bytes -= int(freed[1])
 
     # Reading and settling
 
     def next_batch(self, limit: int, exclude: Collection[int] = (),
-                   after: Mapping[int, int] | None = None) -> list[StoredMessage]:
+                   after: Mapping[int, int] | None = None,
+                   priorities: Collection[int] | None = None) -> list[StoredMessage]:
         """Up to `limit` messages to publish, highest priority and oldest first, leaving out
         the ids in `exclude` (in flight, or waiting to be retried) and, per priority, ids up to
-        `after[priority]` (what the caller has taken already). A payload that does not open is
-        moved to the dead letters."""
+        `after[priority]` (what the caller has taken already); of the `priorities` given only,
+        if any are. A payload that does not open is moved to the dead letters."""
         batch: list[StoredMessage] = []
-        for priority in sorted(PRIORITIES.values()):
+        for priority in sorted(PRIORITIES.values() if priorities is None else priorities):
             last = (after or {}).get(priority, 0)
             while len(batch) < limit:
-                rows = self._db.execute(
-                    "SELECT id, stream, seq, topic, payload FROM message "
-                    "WHERE priority = ? AND id > ? ORDER BY id LIMIT ?",
-                    (priority, last, limit - len(batch))).fetchall()
+                rows = self._rows(priority, last, limit - len(batch))
                 if not rows:
                     break
                 last = int(rows[-1][0])
-                batch += self._opened(priority, [row for row in rows if row[0] not in exclude])
+                batch += self._opened(priority, [row for row in rows if row[0] not in exclude]
+                                      if exclude else rows)
         return batch
+
+    def _rows(self, priority: int, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """(id, stream, seq, topic, payload) of up to `limit` messages of a priority after id
+        `after`, oldest first: all in one row of SQLite's, as lists and a concatenation of
+        the payloads. Each row of a result costs a step, and each step lets go of the GIL and
+        waits to take it back, which while paho's thread works costs more than the reading;
+        unless the parts do not agree, when the rows are read one by one."""
+        try:
+            count, ids, seqs, sizes, payloads, streams, topics = self._db.execute(
+                _READ_AS_ONE, (priority, after, limit)).fetchone()
+        except sqlite3.DataError:  # more than SQLite makes one value of: one row at a time
+            return self._db.execute(_READ, (priority, after, limit)).fetchall()
+        if not count:
+            return []
+        rows = []
+        try:
+            position = 0
+            for message_id, stream, seq, topic, size in zip(
+                    ids.split(","), json.loads(streams), seqs.split(","), json.loads(topics),
+                    sizes.split(","), strict=True):
+                end = position + int(size)
+                rows.append((int(message_id), stream, int(seq), topic, payloads[position:end]))
+                position = end
+            if position == len(payloads) and len(rows) == count:
+                return sorted(rows)
+        except (TypeError, ValueError):
+            pass
+        return self._db.execute(_READ, (priority, after, limit)).fetchall()
 
     def _opened(self, priority: int, rows: list[Any]) -> list[StoredMessage]:
         opened = []
-        for message_id, stream, seq, topic, sealed in rows:
+        unseal = self._sealer.open
+        for message_id, stream, seq, topic, sealed in rows:  # int, str, int, str, bytes
             try:
-                payload = self._sealer.open(bytes(sealed), f"{stream}/{seq}")
+                payload = unseal(sealed, f"{stream}/{seq}")
             except SealError as error:
-                self.dead_letter(int(message_id), str(error))
+                self.dead_letter(message_id, str(error))
                 continue
-            opened.append(StoredMessage(int(message_id), priority, str(topic), payload))
+            opened.append(StoredMessage(message_id, priority, topic, payload))
         return opened
 
     def remove(self, ids: Iterable[int]) -> None:
@@ -259,9 +350,14 @@ class Outbox:
         with self._transaction():
             for start in range(0, len(ids), _IDS_PER_STATEMENT):
                 chunk = ids[start:start + _IDS_PER_STATEMENT]
-                freed += sum(int(size) for (size,) in self._db.execute(
-                    f"DELETE FROM message WHERE id IN ({','.join('?' * len(chunk))}) "
-                    "RETURNING length(payload) + length(topic)", chunk))
+                marks = ",".join("?" * len(chunk))
+                # A sum and a delete, not DELETE ... RETURNING: one step each instead of one a
+                # row (each step lets go of the GIL and waits to take it back: with paho's
+                # thread busy, that costs more than the delete).
+                freed += int(self._db.execute(
+                    "SELECT coalesce(sum(length(payload) + length(topic)), 0) FROM message "
+                    f"WHERE id IN ({marks})", chunk).fetchone()[0])
+                self._db.execute(f"DELETE FROM message WHERE id IN ({marks})", chunk)
         self._bytes -= freed
 
     def dead_letter(self, message_id: int, reason: str, now: float | None = None) -> None:
@@ -290,6 +386,8 @@ class Outbox:
                 f"DELETE FROM message WHERE patient = ? AND priority IN ({marks}) "
                 "RETURNING length(payload) + length(topic)", (patient, *priorities)).fetchall()
         self._bytes -= sum(int(size) for (size,) in rows)
+        if rows:
+            self.withdrawals += 1
         return len(rows)
 
     def count(self) -> int:

@@ -1,13 +1,18 @@
 """Publishes the outbox to MQTT at QoS 1 and deletes each message once the broker acks it.
 
-paho runs its network loop in its own thread; every callback is handed over to the asyncio
-loop, which alone touches the outbox and the in-flight table.
+paho runs its network loop in its own thread. The asyncio loop alone touches the outbox: it reads
+the messages to publish next (the ready messages, a few windows' worth, by priority) and deletes
+what the broker acknowledged, in batches. The window itself (the ready messages, those in flight
+and the PUBACKs paho reported) is kept under a lock by whichever thread comes: on each PUBACK,
+paho's thread publishes the next ready message at once, as paho does from its own queue, with no
+round trip through the asyncio loop, which it calls only when there is work for it.
 """
 
 import asyncio
 import json
 import logging
 import ssl
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -20,9 +25,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.backoff import Backoff
 from edge.config import UplinkSettings
-from edge.messages.payloads import status_payload, status_topic
+from edge.messages.payloads import PRIORITIES, status_payload, status_topic
 from edge.metrics import Counters
-from edge.outbox.store import Outbox
+from edge.outbox.store import Outbox, StoredMessage
 from edge.ratelimit import RateLimitedLog
 from edge.uplink.tls import probe
 
@@ -32,9 +37,17 @@ _RETRY_FAILED_AFTER_S = 5.0
 _UNREACHABLE_LOG_INTERVAL_S = 60.0
 _SHUTDOWN_TIMEOUT_S = 2.0
 _SETTLE_BATCH = 200
-_HANDOFF_WINDOWS = 4
+# paho's thread calls the asyncio loop to delete when this many have been acknowledged; while
+# a backlog drains, the loop's turns to read the next messages come sooner, and delete too.
+_SETTLE_CALL = 2 * _SETTLE_BATCH
+# Ready messages, in windows (max_in_flight): paho's thread calls the asyncio loop to read more
+# when fewer than _REFILL_WINDOWS are ready (enough for a delete's fsync, or a WAL checkpoint,
+# to finish meanwhile), which reads at most _READ_WINDOWS at a time.
+_REFILL_WINDOWS = 8
+_READ_WINDOWS = 4
 _FIRST_RECONNECT_S = 1
 _SETTLE_AFTER_S = 0.05
+_ALERT = PRIORITIES["alert"]
 
 
 class MqttUplink:
@@ -53,22 +66,37 @@ class MqttUplink:
         self._outbox = outbox
         self._counters = counters
         self._wake = asyncio.Event()
-        self._connected = False
+        self._connected = False  # as the asyncio loop knows it
         self._stopping = False
-        # paho message id -> outbox row id, for messages awaiting PUBACK.
-        self._in_flight: dict[int, int] = {}
+        # The asyncio loop's alone:
         self._acked: list[int] = []  # acknowledged, deleted from the outbox in batches
         self._waiting: set[int] = set()  # refused by the broker, to be offered again later
         # Per priority, the newest message id taken from the outbox: the next look starts there.
         self._taken: dict[int, int] = {}
+        self._exhausted = False  # the last look found all there was: look again when woken
+        self._throttled_until = 0.0  # no backlog taken before then (monotonic)
+        self._withdrawals = outbox.withdrawals  # as the ready messages were read
         self._refusals: dict[int, int] = {}
-        self._settle_pending = False
+        self._settle_timer: asyncio.TimerHandle | None = None
         self._reconnects = Backoff(settings.reconnect_max_s)  # used in paho's thread only
-        # PUBACKs as paho's thread received them: (message id, failure reason or None).
+        # The window, under `_window` (any thread): paho message id -> (outbox id, priority)
+        # of each message awaiting PUBACK; the ready messages, one queue per priority; the
+        # acknowledged and the refused, for the asyncio loop; whether it has been called.
+        self._window = threading.Lock()
+        self._in_flight: dict[int, tuple[int, int]] = {}
+        self._ready: tuple[deque[StoredMessage], ...] = tuple(
+            deque() for _ in range(len(PRIORITIES)))
+        self._ready_count = 0
+        self._delivered: list[int] = []
+        self._refused_now: list[tuple[int, str]] = []
+        self._called = False
+        self._link_up = False  # paho's thread's view: connected, so publish
+        # PUBACKs as paho's thread received them: (message id, failure reason or None); they
+        # wait here only while another thread holds the window.
         self._acks_from_paho: deque[tuple[int, str | None]] = deque()
-        self._acks_handover_pending = False
         self._backlog = TokenBucket(settings.backlog_rate_per_s)
-        # Told the outbox id of each message the broker acknowledges (for the benchmark).
+        # Told the outbox id of each message the broker acknowledged (for the benchmark), in
+        # the asyncio loop: an alert's at once, the others' within _SETTLE_AFTER_S.
         self.on_acknowledged: Callable[[int], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._warnings = RateLimitedLog(log, _UNREACHABLE_LOG_INTERVAL_S)
@@ -84,7 +112,9 @@ class MqttUplink:
             client.tls_set_context(self._tls)
         client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
         client.reconnect_delay_set(_FIRST_RECONNECT_S, _FIRST_RECONNECT_S)
-        client.max_inflight_messages_set(self._settings.max_in_flight)
+        # The window is ours (`_fill_window`): paho holds only what is on the wire, and sends
+        # each message when it is given, with no queue of its own to look through on each ack.
+        client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
@@ -101,6 +131,7 @@ class MqttUplink:
 
     def wake(self) -> None:
         """Tell the uplink that the outbox has new messages."""
+        self._exhausted = False
         self._wake.set()
 
     async def run(self) -> None:
@@ -115,11 +146,16 @@ class MqttUplink:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                self._settle_acks(force=not self._in_flight)
-                self._publish_pending()
+                self._turn()
         finally:
+            self._stopping = True  # nothing more goes out
+            self._take_reports()
             self._settle_acks(force=True)
             await self._stop()
+            self._take_reports()  # what the broker acknowledged meanwhile
+            self._settle_acks(force=True)
+            if self._settle_timer is not None:
+                self._settle_timer.cancel()
 
     async def _stop(self) -> None:
         self._stopping = True
@@ -129,48 +165,164 @@ class MqttUplink:
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
 
-    def _publish_pending(self) -> None:
-        """Fill the in-flight window, alerts first; the rest no faster than the backlog rate."""
-        while self._connected:
-            # paho gets a few windows' worth: it sends the next one from its own thread as each
-            # PUBACK comes, with no round trip through this loop; it still has only
-            # max_in_flight unacknowledged on the wire.
-            room = _HANDOFF_WINDOWS * self._settings.max_in_flight - len(self._in_flight)
-            if room <= 0:
-                return
-            busy = {*self._in_flight.values(), *self._acked, *self._waiting}
-            batch = self._outbox.next_batch(room, busy, self._taken)
-            if not batch:
-                return
-            for message in batch:
-                if message.priority > 0:
+    def _turn(self) -> None:
+        """What paho's thread called for, or a wake: take in what the broker answered, read
+        the next messages and fill the window, then delete what the broker acknowledged (an
+        alert does not wait for that transaction)."""
+        idle = self._take_reports()
+        if self._connected:
+            self._take_ready()
+            self._serve(wait=True)
+        self._settle_acks(force=idle)
+
+    def _take_reports(self) -> bool:
+        """The acknowledged and refused messages paho's thread reported; True when nothing
+        is in flight any more."""
+        with self._window:
+            self._called = False
+            delivered, self._delivered = self._delivered, []
+            refused, self._refused_now = self._refused_now, []
+            idle = not self._in_flight
+        self._acked += delivered
+        if self.on_acknowledged is not None:
+            for message_id in delivered:
+                self.on_acknowledged(message_id)
+        if self._refusals:
+            for message_id in delivered:
+                self._refusals.pop(message_id, None)
+        for message_id, reason in refused:
+            self._refused(message_id, reason)
+        return idle
+
+    def _take_ready(self) -> None:
+        """Read the next messages to publish, alerts first; the rest no faster than the
+        backlog rate. Alerts are read whatever else is waiting."""
+        if self._outbox.withdrawals != self._withdrawals:
+            # Some of what was read may be gone (purged, evicted, expired): read it again.
+            with self._window:
+                for ready in self._ready:
+                    ready.clear()
+                self._ready_count = 0
+            self._withdrawals = self._outbox.withdrawals
+            self._taken.clear()
+            self._exhausted = False
+        with self._window:
+            in_flight = [message_id for message_id, _ in self._in_flight.values()]
+            ready_ids = [message.id for ready in self._ready for message in ready]
+            busy = {*in_flight, *ready_ids, *self._delivered, *self._acked, *self._waiting,
+                    *(message_id for message_id, _ in self._refused_now)}
+        window = self._settings.max_in_flight
+        room = min(_READ_WINDOWS * window,
+                   (_REFILL_WINDOWS + _READ_WINDOWS) * window - len(ready_ids))
+        backlog = room > 0 and not self._exhausted and time.monotonic() >= self._throttled_until
+        wanted = room if backlog else self._settings.max_in_flight
+        batch = self._outbox.next_batch(wanted, busy, self._taken,
+                                        None if backlog else (_ALERT,))
+        if backlog and not batch:
+            self._exhausted = True
+        taken = batch
+        if self._backlog.limited:
+            for count, message in enumerate(batch):
+                if message.priority != _ALERT:
                     wait_s = self._backlog.take(time.monotonic())
                     if wait_s > 0:
+                        self._throttled_until = time.monotonic() + wait_s
+                        self._exhausted = False
                         asyncio.get_running_loop().call_later(wait_s, self._wake.set)
-                        return
-                info = self._client.publish(message.topic, message.payload, qos=1)
-                self._in_flight[info.mid] = message.id
-                self._taken[message.priority] = max(self._taken.get(message.priority, 0),
-                                                    message.id)
-                self._counters.published += 1
+                        taken = batch[:count]
+                        break
+        for message in taken:  # by priority, then id
+            self._taken[message.priority] = message.id
+        with self._window:
+            for message in taken:
+                self._ready[message.priority].append(message)
+            self._ready_count += len(taken)
 
     def _settle_acks(self, force: bool) -> None:
         """Delete acknowledged messages from the outbox, in batches (each is a transaction,
-        with its fsync): when enough have gathered, when nothing is in flight, or shortly."""
-        if not self._acked:
-            return
-        if force or len(self._acked) >= _SETTLE_BATCH:
+        with its fsync): when enough have gathered, when nothing is in flight, or shortly;
+        while anything is in flight, look again shortly, for what paho's thread did not call
+        about."""
+        if self._acked and (force or len(self._acked) >= _SETTLE_BATCH):
             self._outbox.remove(self._acked)
             self._acked = []
-        elif not self._settle_pending:
-            self._settle_pending = True
-            asyncio.get_running_loop().call_later(_SETTLE_AFTER_S, self._settle_soon)
+        if (self._acked or self._in_flight) and self._settle_timer is None:
+            self._settle_timer = asyncio.get_running_loop().call_later(_SETTLE_AFTER_S,
+                                                                       self._settle_soon)
 
     def _settle_soon(self) -> None:
-        self._settle_pending = False
-        self._settle_acks(force=True)
+        self._settle_timer = None
+        idle = self._take_reports()
+        if self._acked:
+            self._outbox.remove(self._acked)
+            self._acked = []
+        self._settle_acks(force=idle)
 
-    # paho callbacks: run in paho's thread, so they only hand over to the asyncio loop.
+    # The window, from either thread.
+
+    def _serve(self, wait: bool) -> None:
+        """Under the window's lock: take in the PUBACKs paho reported and fill the window from
+        the ready messages. paho's thread never waits for the lock (`wait` False): its holder
+        may be in `publish`, waiting for a lock of paho's that paho's thread holds while it
+        reports a PUBACK; whatever it leaves, the holder takes once it has let go."""
+        while self._window.acquire(wait):
+            try:
+                call = self._take_acks() | self._fill_window()
+                if call and not self._called:
+                    self._called = True
+                else:
+                    call = False
+            finally:
+                self._window.release()
+            if call:
+                self._call_in_loop(self._wake.set)
+            if not self._acks_from_paho:
+                return
+            wait = False
+
+    def _take_acks(self) -> bool:
+        """Move the PUBACKs paho reported out of the window; True when the asyncio loop should
+        see to them now: a refusal, an alert, a batch to delete, or nothing left in flight."""
+        call = settled = False
+        while self._acks_from_paho:
+            mid, failure = self._acks_from_paho.popleft()
+            taken = self._in_flight.pop(mid, None)
+            if taken is None:  # our status message
+                continue
+            settled = True
+            message_id, priority = taken
+            if failure is not None:
+                self._refused_now.append((message_id, failure))
+                call = True
+                continue
+            self._counters.acknowledged += 1
+            self._delivered.append(message_id)
+            call = call or priority == _ALERT or len(self._delivered) >= _SETTLE_CALL
+        return call or (settled and not self._in_flight)
+
+    def _fill_window(self) -> bool:
+        """Publish ready messages, highest priority first, while fewer than max_in_flight await
+        their PUBACK; True when the asyncio loop should read more."""
+        if not self._link_up or self._stopping:
+            return False
+        if self._outbox.withdrawals != self._withdrawals:
+            return True  # what is ready may have been deleted: the asyncio loop reads it again
+        room = self._settings.max_in_flight - len(self._in_flight)
+        if room > 0 and self._ready_count:
+            publish, in_flight, sent = self._client.publish, self._in_flight, 0
+            for ready in self._ready:  # by priority
+                while ready and sent < room:
+                    message = ready.popleft()
+                    in_flight[publish(message.topic, message.payload, qos=1).mid] = (
+                        message.id, message.priority)
+                    sent += 1
+            self._ready_count -= sent
+            self._counters.published += sent
+        return (self._ready_count < _REFILL_WINDOWS * self._settings.max_in_flight
+                and not self._exhausted and time.monotonic() >= self._throttled_until)
+
+    # paho callbacks: run in paho's thread; they hand over to the asyncio loop, but for the
+    # window.
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
@@ -184,6 +336,7 @@ class MqttUplink:
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
         for topic in self._handlers:
             client.subscribe(topic, qos=1)
+        self._link_up = True
         self._call_in_loop(self._connection_changed, True)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -194,6 +347,7 @@ class MqttUplink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._link_up = False  # paho keeps what is in flight, and sends it again on reconnecting
         self._next_attempt_later(client)
         self._call_in_loop(self._connection_changed, False, str(reason))
 
@@ -208,12 +362,8 @@ class MqttUplink:
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        failure = str(reason) if reason.is_failure else None
-        self._acks_from_paho.append((mid, failure))
-        # One hand-over for all the acks that come before the loop gets to them.
-        if not self._acks_handover_pending:
-            self._acks_handover_pending = True
-            self._call_in_loop(self._take_acks)
+        self._acks_from_paho.append((mid, str(reason) if reason.is_failure else None))
+        self._serve(wait=False)
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
@@ -266,25 +416,6 @@ class MqttUplink:
             f"cannot reach the broker at {self._settings.host}:{self._settings.port}{reason}; "
             f"{self._outbox.count()} message(s) wait in the outbox")
 
-    def _take_acks(self) -> None:
-        self._acks_handover_pending = False  # first: an ack appended from now on calls again
-        while self._acks_from_paho:
-            self._publish_done(*self._acks_from_paho.popleft())
-
-    def _publish_done(self, mid: int, failure: str | None) -> None:
-        message_id = self._in_flight.pop(mid, None)
-        if message_id is None:
-            return
-        if failure is not None:
-            self._refused(message_id, failure)
-        else:
-            self._counters.acknowledged += 1
-            self._refusals.pop(message_id, None)
-            self._acked.append(message_id)
-            if self.on_acknowledged is not None:
-                self.on_acknowledged(message_id)
-        self._wake.set()
-
     def _refused(self, message_id: int, reason: str) -> None:
         """An MQTT 5 PUBACK with a failure code ends the exchange: the broker will not take
         the message now. It is offered again later, and after `max_attempts` refusals moved
@@ -299,11 +430,13 @@ class MqttUplink:
         log.warning("broker refused outbox message %d: %s", message_id, reason)
         self._waiting.add(message_id)
         self._taken.clear()  # look from the start again when it is due
+        self._exhausted = False
         asyncio.get_running_loop().call_later(_RETRY_FAILED_AFTER_S, self._retry_later,
                                               message_id)
 
     def _retry_later(self, message_id: int) -> None:
         self._waiting.discard(message_id)
+        self._exhausted = False
         self._wake.set()
 
 
@@ -315,6 +448,10 @@ class TokenBucket:
         self._rate = rate_per_s
         self._tokens = rate_per_s
         self._at = time.monotonic()
+
+    @property
+    def limited(self) -> bool:
+        return self._rate > 0
 
     def take(self, now: float) -> float:
         """Take one token: 0 when there was one, else the seconds until there is."""

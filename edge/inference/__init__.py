@@ -5,7 +5,6 @@ returns a `Model` whose `predict` takes raw feature rows.
 """
 
 import importlib
-from importlib import metadata
 from typing import Any
 
 from edge.inference.manifest import ModelManifest, ModelRefused, Variant, load_manifest
@@ -42,6 +41,8 @@ def litert_interpreter_class() -> Any:
 
 def available_runtimes() -> dict[str, str | None]:
     """Installed version of each model runtime package, None where it is missing."""
+    # Here, not at the top: importlib.metadata costs the running gateway memory for nothing.
+    from importlib import metadata
     versions: dict[str, str | None] = {}
     for package in ("onnxruntime", "ai-edge-litert", "tflite-runtime"):
         try:

@@ -9,7 +9,7 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ from edge.outbox.store import Outbox
 from edge.page.server import PageSources, StatusPage
 from edge.page.views import DeviceView, EventView
 from edge.pipeline import Pipeline, baseline_params
-from edge.profiles import default_profiles_dir, load_profiles, profiles_for
+from edge.profiles import DeviceProfile, configured_profiles, profiles_for
 from edge.ratelimit import RateLimitedLog
 from edge.service import ServiceManager
 from edge.shipped import shipped_dir
@@ -61,27 +61,30 @@ class Link(Protocol):
     def reconnects(self) -> int: ...
 
 
-def ble_central(config: Config, clock: Callable[[], float]) -> BleCentral | None:
-    profiles = profiles_for(config)
-    devices = [ProvisionedDevice(d.id, d.address, profiles[d.id])
+def ble_central(config: Config, clock: Callable[[], float],
+                profiles: Mapping[str, DeviceProfile] | None = None) -> BleCentral | None:
+    """The central of the config's BLE devices, with their profiles from `profiles` (by
+    default read from the config's profiles folder); None when there are none."""
+    by_device = profiles_for(config, profiles)
+    devices = [ProvisionedDevice(d.id, d.address, by_device[d.id])
                for d in config.devices if d.link == "ble"]
     return BleCentral(config.ble, devices, clock) if devices else None
 
 
-def simulated_links(config: Config, scenarios: Sequence[ScenarioRun]) -> list[Link]:
+def simulated_links(config: Config, profiles: Mapping[str, DeviceProfile],
+                    scenarios: Sequence[ScenarioRun]) -> list[Link]:
     """The in-process radios of the simulated devices: `scenarios` where given, else one per
     device from its `simulation` settings."""
     simulated = [d for d in config.devices if d.link == "simulated"]
     if not simulated:
         return []
     runs = list(scenarios) or [ScenarioRun(device_scenario(d), VirtualClock()) for d in simulated]
-    profiles = load_profiles(config.profiles_path or default_profiles_dir())
     return [InProcessRadio(run, profiles) for run in runs]
 
 
-def _device_words(config: Config) -> dict[str, tuple[str, str]]:
+def _device_words(config: Config, profiles: Mapping[str, DeviceProfile]) -> (
+        dict[str, tuple[str, str]]):
     """Each device's everyday name and what to do when it is silent, from its profile."""
-    profiles = load_profiles(config.profiles_path or default_profiles_dir())
     words = {}
     for device in config.devices:
         name = device.profile if device.link == "ble" else device.simulation.profile
@@ -104,7 +107,10 @@ class Gateway:
                  scenarios: Sequence[ScenarioRun] = ()) -> None:
         """`clock` gives UTC seconds (a simulation's virtual clock in tests); `scenarios` drive
         the config's simulated devices (by default each device's own `simulation`)."""
-        tls = client_context(config)  # first: a config error must leave nothing open
+        # First: a config error (the TLS files, a device's profile) must leave nothing open.
+        tls = client_context(config)
+        profiles = configured_profiles(config)
+        profiles_for(config, profiles)
         for warning in certificate_warnings(config, dt.datetime.now(dt.UTC)):
             log.error("%s: %s", config.source, warning)
         self.counters = Counters()
@@ -127,17 +133,17 @@ class Gateway:
         self.remote.reapply()
         self._uplink = MqttUplink(config.uplink, config.gateway.id, self.outbox, self.counters,
                                   tls, {update_topic(config.gateway.id): self._on_update})
-        self._links = simulated_links(config, scenarios)
+        self._links = simulated_links(config, profiles, scenarios)
         self._service = ServiceManager()
         self._status_path = config.data_path / STATUS_FILE
         self._metrics = (MetricsServer(config.metrics.listen, self.metrics)
                          if config.metrics.listen else None)
-        self._device_words = _device_words(config)
+        self._device_words = _device_words(config, profiles)
         self._recent_events: deque[tuple[float, str]] = deque(maxlen=_RECENT_EVENTS)
         self._page = (StatusPage(config.status_page.listen, config.page_pin_path, PageSources(
             self._page_devices, self._page_events, self._technician_view),
             config.status_page.silent_after_s) if config.status_page.listen else None)
-        self.central = ble_central(config, clock)
+        self.central = ble_central(config, clock, profiles)
         if self.central is not None:
             self._links.append(self.central)
 

@@ -1,5 +1,5 @@
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -172,17 +172,22 @@ def default_profiles_dir() -> Path:
     return shipped_dir("device_profiles")
 
 
+def configured_profiles(config: Config) -> dict[str, DeviceProfile]:
+    """Every profile in the config's profiles folder, or in the shipped one."""
+    return load_profiles(config.profiles_path or default_profiles_dir())
 
 
-def profiles_for(config: Config) -> dict[str, DeviceProfile]:
-    """The profile of each BLE device in the config, by device id; raises ConfigError naming
-    the device whose profile does not exist."""
+def profiles_for(config: Config, available: Mapping[str, DeviceProfile] | None = None) -> (
+        dict[str, DeviceProfile]):
+    """The profile of each BLE device in the config, by device id, from `available` (by
+    default the config's profiles); raises ConfigError naming the device whose profile does
+    not exist."""
     ble_devices = [(i, d) for i, d in enumerate(config.devices) if d.link == "ble"]
     if not ble_devices:
         return {}
-    folder = config.profiles_path or default_profiles_dir()
-    profiles = load_profiles(folder)
+    profiles = configured_profiles(config) if available is None else available
     known = ", ".join(sorted(profiles))
+    folder = config.profiles_path or default_profiles_dir()
     missing = [f"devices[{i}].profile: no profile {d.profile!r} in {folder} (there are: {known})"
                for i, d in ble_devices if d.profile not in profiles]
     if missing:

@@ -435,12 +435,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from edge.link.ble.scan import run_scan
-    from edge.profiles import default_profiles_dir, load_profiles
+    from edge.profiles import configured_profiles
 
     config = load_config(args.config) if args.config else None
-    folder = (config.profiles_path if config else None) or default_profiles_dir()
     provisioned = {d.address.upper(): d.id for d in config.devices} if config else {}
-    profiles = load_profiles(folder).values()
+    profiles = configured_profiles(config).values()
     try:
         results = run_scan(args.seconds, args.adapter, profiles)
     except Exception as error:

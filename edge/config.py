@@ -387,7 +387,13 @@ class Config:
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError listing every problem found."""
-    config = parse_config(read_toml(path), str(path))
+    return config_at(read_toml(path), path)
+
+
+def config_at(table: Mapping[str, Any], path: Path) -> Config:
+    """The config `table` is as the file `path` (relative paths resolve against its folder);
+    raises ConfigError listing every problem found."""
+    config = parse_config(table, str(path))
     return dataclasses.replace(config, base_dir=path.resolve().parent, source=str(path))
 
 

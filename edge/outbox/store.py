@@ -195,7 +195,7 @@ class Outbox:
             return []
         now = time.time() if now is None else now
         numbers: dict[str, int] = {}
-        # The rows' values one after the other (_COLUMNS a row), the sealed payloads missing.
+        # The rows' values one after the other (_COLUMNS a row), the sealed payloads to come.
         values: list[Any] = []
         opening = []  # (plaintext, context) to seal
         for message in messages:
@@ -203,9 +203,7 @@ class Outbox:
             previous = numbers.get(stream)
             seq = numbers[stream] = (self._last_seq(stream) if previous is None
                                      else previous) + 1
-            message_class = message.message_class
-            values += (PRIORITIES[message_class], message.patient_id or "", stream, seq,
-                       message.topic, None, now, now + self._lifetimes_s[message_class])
+            values += self._row(message, seq, b"", now)  # sealed below, all at once
             opening.append((_numbered_json(message, seq), f"{stream}/{seq}".encode()))
         sealed = self._sealer.seal_many(opening)
         values[_PAYLOAD::_COLUMNS] = sealed

@@ -172,9 +172,10 @@ def default_profiles_dir() -> Path:
     return shipped_dir("device_profiles")
 
 
-def configured_profiles(config: Config) -> dict[str, DeviceProfile]:
-    """Every profile in the config's profiles folder, or in the shipped one."""
-    return load_profiles(config.profiles_path or default_profiles_dir())
+def configured_profiles(config: Config | None) -> dict[str, DeviceProfile]:
+    """Every profile in the config's profiles folder, or in the shipped one (also when there
+    is no config)."""
+    return load_profiles((config.profiles_path if config else None) or default_profiles_dir())
 
 
 def profiles_for(config: Config, available: Mapping[str, DeviceProfile] | None = None) -> (

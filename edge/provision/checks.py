@@ -2,6 +2,7 @@
 over the configured TLS, and each bound device's values arriving and decoding."""
 
 import asyncio
+import json
 import logging
 import secrets
 import threading
@@ -60,8 +61,6 @@ class _RoundTrip:
     """paho's callbacks for one round trip: connect, subscribe, publish, read it back."""
 
     def __init__(self, topic: str, payload: dict[str, Any]) -> None:
-        import json
-
         self.topic = topic
         self.payload = json.dumps(payload).encode()
         self.done = threading.Event()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.config import Config, parse_config, pseudonym
+from edge.config import BleSettings, Config, config_at, pseudonym
 from edge.page.pin import read_pin, valid_pin, write_pin
-from edge.profiles import DeviceProfile, default_profiles_dir, load_profiles, profiles_for
+from edge.profiles import DeviceProfile, configured_profiles, profiles_for
 from edge.provision.certificates import check_certificates
 from edge.provision.checks import DeviceCheck, broker_round_trip, check_devices
 from edge.provision.console import Console, NoAnswer
@@ -65,7 +65,7 @@ def provision(options: Options, console: Console) -> int:
 
 def _provision(options: Options, console: Console) -> int:
     path = options.config_path
-    existing = _existing(path)
+    existing, current = _existing(path)
     if os.geteuid() == 0:
         console.say("Note: running as root, so what this writes belongs to root (mode 0600); "
                     "the gateway runs as its own user: sudo -u edge edge provision …")
@@ -75,8 +75,9 @@ def _provision(options: Options, console: Console) -> int:
     given = _given_files(request)
     if not _certificates_usable(request, existing, given, path.parent, console):
         return EXIT_FAILURE
-    profiles = load_profiles(_profiles_folder(existing, path.parent))
-    seen = _scan(options, request, existing, profiles, console)
+    profiles = configured_profiles(current)
+    seen = _scan(options, request, current.ble.adapter if current else BleSettings().adapter,
+                 profiles, console)
     if options.interactive:
         request = _pick_devices(request, existing, seen, profiles, console)
     bindings, problems = bindings_for(request.devices, request.patient or _patient(existing),
@@ -104,30 +105,24 @@ def _provision(options: Options, console: Console) -> int:
 
 def _config(table: dict[str, Any], path: Path) -> Config:
     """The config `table` would be at `path`, checked as the gateway will check it."""
-    config = dataclasses.replace(parse_config(table, str(path)), base_dir=path.resolve().parent,
-                                 source=str(path))
+    config = config_at(table, path)
     profiles_for(config)
     client_context(config)
     return config
 
 
-def _existing(path: Path) -> dict[str, Any]:
-    """The config there now, which must be valid: it is merged into, never thrown away."""
+def _existing(path: Path) -> tuple[dict[str, Any], Config | None]:
+    """The config there now, as its table and as a config; it must be valid: it is merged
+    into, never thrown away."""
     if not path.exists():
-        return {}
+        return {}, None
     table = read_toml(path)
-    parse_config(table, str(path))
-    return table
+    return table, config_at(table, path)
 
 
 def _patient(existing: dict[str, Any]) -> str:
     patients = [d.get("patient", "") for d in existing.get("devices", [])]
     return patients[0] if patients else ""
-
-
-def _profiles_folder(existing: dict[str, Any], base: Path) -> Path:
-    folder = existing.get("ble", {}).get("profiles_dir", "")
-    return base / folder if folder else default_profiles_dir()
 
 
 def _ask_basics(request: ProvisionRequest, existing: dict[str, Any],
@@ -236,13 +231,12 @@ def _install(given: dict[str, Path], folder: Path) -> PlacedFiles:
     return PlacedFiles(**placed)
 
 
-def _scan(options: Options, request: ProvisionRequest, existing: dict[str, Any],
+def _scan(options: Options, request: ProvisionRequest, adapter: str,
           profiles: dict[str, DeviceProfile], console: Console) -> list[Sighting]:
     if not (options.interactive or any(not d.address for d in request.devices)):
         return []
     from edge.link.ble.scan import scan
 
-    adapter = existing.get("ble", {}).get("adapter", "hci0")
     console.say(f"\nScanning for {options.scan_seconds:g} s on {adapter}…")
     try:
         results = asyncio.run(scan(options.scan_seconds, adapter, profiles.values()))
